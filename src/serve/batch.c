@@ -164,7 +164,7 @@ int gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
     return stopped;
 }
 
-int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd) {
+int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, gt_serve_peer *peer) {
     pthread_mutex_lock(&s->mu);
     /* The socket is looked at on every call and every wake-up, whether or
      * not the job progressed: a job that makes a token faster than the poll
@@ -172,7 +172,7 @@ int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd) {
      * client that left (one non-blocking recv, far cheaper than a step). */
     /* A token whose logprobs are not in yet is not there yet. */
     while (!j->done || j->lp_state) {
-        if (gt_serve_client_gone(fd)) {
+        if (gt_serve_client_gone(peer)) {
             pthread_mutex_unlock(&s->mu);
             return 1;
         }

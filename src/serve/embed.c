@@ -234,9 +234,9 @@ static json_t *vector_json(const float *v, int E, int base64) {
 }
 
 /* Evaluates every input (holding the model) into data[]; stops between
- * inputs once the client on fd has gone (up to 65,536 tokens, during which
+ * inputs once the client on peer has gone (up to 65,536 tokens, during which
  * no generation is admitted: not for nobody). */
-static int run(gt_serve *s, int fd, embed_req *q, json_t *data, gt_serve_error *e) {
+static int run(gt_serve *s, gt_serve_peer *peer, embed_req *q, json_t *data, gt_serve_error *e) {
     int E = gt_model_hparams(s->model)->n_embd, n_ctx = gt_ctx_n_ctx(s->bctx);
     float *h = gt_malloc((size_t)n_ctx * (size_t)E * sizeof(float)), *v = gt_malloc((size_t)E * sizeof(float));
     double *acc = gt_malloc((size_t)E * sizeof(double));
@@ -252,7 +252,7 @@ static int run(gt_serve *s, int fd, embed_req *q, json_t *data, gt_serve_error *
     if (!ctx) rc = gt_serve_fail(e, 500, NULL, NULL, "%s", cerr.msg);
     for (size_t i = 0; i < n_in && !rc; i++) {
         gt_err err = {0};
-        if (gt_serve_held_gone(s, fd, "an embeddings request")) {
+        if (gt_serve_held_gone(s, peer, "an embeddings request")) {
             rc = gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
             break;
         }
@@ -281,7 +281,7 @@ void gt_serve_h_embeddings(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
     if (gt_json_parse(r->body.data ? (const char *)r->body.data : "", r->body.len, GT_SERVE_MAX_BODY_BYTES, &q.body,
                       &err))
         gt_serve_fail(&e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
-    else if (!parse(s, &q, &e) && (data = json_array()) && !run(s, r->fd, &q, data, &e)) {
+    else if (!parse(s, &q, &e) && (data = json_array()) && !run(s, &r->peer, &q, data, &e)) {
         o->json =
             json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model", s->model_id, "usage",
                       "prompt_tokens", (json_int_t)q.total_tokens, "total_tokens", (json_int_t)q.total_tokens);

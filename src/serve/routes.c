@@ -75,7 +75,7 @@ typedef struct gen {
     int running;                /* the job was handed to the batcher */
     int seen;                   /* tokens generated when last looked */
     gt_grammar *grammar;        /* structured output, or NULL */
-    int fd;                     /* the client's socket */
+    gt_serve_peer peer;         /* the client's socket */
     char id[48];
     uint64_t created;
     /* streaming */
@@ -242,7 +242,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
     }
     g->job.stream = g->p.stream;
     g->job.taken_ms = gt_serve_now_ms(); /* the stream idle rule counts from here (batch.c) */
-    g->job.client_ip = peer_ip(g->fd);
+    g->job.client_ip = peer_ip(g->peer.fd);
     if (gt_serve_submit(g->srv, &g->job, e)) {
         gt_serve_job_free(&g->job);
         return -1;
@@ -265,7 +265,7 @@ static int evicted(gt_serve_error *e) {
 /* Waits for the job to progress: 0, 2 when done, 1 when the client left
  * (the job is then withdrawn and counted cancelled). */
 static int gen_wait(gen *g) {
-    int r = gt_serve_wait(g->srv, &g->job, &g->seen, g->fd);
+    int r = gt_serve_wait(g->srv, &g->job, &g->seen, &g->peer);
     if (r == 1 && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     return r;
 }
@@ -409,7 +409,7 @@ static void run_echo(gen *g, gt_serve_resp *o) {
     json_t *lp = NULL, *text = NULL;
     int n = (int)(g->ids.len / sizeof(int32_t));
     const int32_t *ids = (const int32_t *)(void *)g->ids.data;
-    if (gt_serve_score(g->srv, g->fd, ids, n, g->p.top_logprobs, &lp, &text, &e)) {
+    if (gt_serve_score(g->srv, &g->peer, ids, n, g->p.top_logprobs, &lp, &text, &e)) {
         gt_serve_resp_error(o, &e);
         return;
     }
@@ -550,10 +550,13 @@ static void run_stream(gen *g, gt_serve_resp *o) {
         gen_free(g);
         return;
     }
+    /* The answer begins: no interim 100 may come after its status. A closed
+     * client is seen by the reset its first event's send brings. */
+    g->peer.probe = 0;
     /* What a client that stops reading leaves queued in the kernel: bounded
      * (the rest is bounded by cancelling it, batch.c). */
     int sndbuf = g->srv->cfg.stream_sndbuf_bytes;
-    if (setsockopt(g->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf))
+    if (setsockopt(g->peer.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf))
         GT_WARN("serve: cannot bound a stream's send buffer: %s", strerror(errno));
     o->raw = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, GT_SERVE_STREAM_BLOCK, stream_read, g, stream_free);
     if (!o->raw) {
@@ -575,7 +578,7 @@ static void handle(gt_serve *s, gt_serve_req *r, gt_serve_resp *o, gt_serve_kind
         return;
     }
     g->srv = s;
-    g->fd = r->fd;
+    g->peer = r->peer;
     if (gen_prepare(g, r, kind, &e)) {
         gt_serve_resp_error(o, &e);
         gen_free(g);

@@ -62,8 +62,8 @@ static int add_scored(const gt_serve *s, score_out *o, const float *row, int n_v
 }
 
 /* Evaluates ids on ctx chunk by chunk, scoring each token from the row
- * before it; stops between chunks once the client on fd has gone. */
-static int score_all(gt_serve *s, gt_ctx *ctx, int fd, const int32_t *ids, int n, int top, score_out *o,
+ * before it; stops between chunks once the client on peer has gone. */
+static int score_all(gt_serve *s, gt_ctx *ctx, gt_serve_peer *peer, const int32_t *ids, int n, int top, score_out *o,
                      gt_serve_error *e) {
     int V = gt_model_hparams(s->model)->n_vocab;
     float *logits = gt_malloc((size_t)GT_SERVE_SCORE_CHUNK * (size_t)V * sizeof(float));
@@ -72,7 +72,7 @@ static int score_all(gt_serve *s, gt_ctx *ctx, int fd, const int32_t *ids, int n
     for (int at = 0; !rc && at < n; at += GT_SERVE_SCORE_CHUNK) {
         int m = n - at < GT_SERVE_SCORE_CHUNK ? n - at : GT_SERVE_SCORE_CHUNK;
         gt_err err = {0};
-        if (gt_serve_held_gone(s, fd, "a prompt's scoring")) {
+        if (gt_serve_held_gone(s, peer, "a prompt's scoring")) {
             rc = gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
             break;
         }
@@ -95,7 +95,7 @@ static int score_all(gt_serve *s, gt_ctx *ctx, int fd, const int32_t *ids, int n
     return rc;
 }
 
-int gt_serve_score(gt_serve *s, int fd, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
+int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
                    gt_serve_error *e) {
     assert(n >= 1 && top >= 0);
     *logprobs = *text = NULL;
@@ -105,7 +105,7 @@ int gt_serve_score(gt_serve *s, int fd, const int32_t *ids, int n, int top, json
     else if (!rc) {
         gt_err cerr = {0};
         gt_ctx *ctx = gt_serve_ctx(s, &cerr);
-        rc = ctx ? score_all(s, ctx, fd, ids, n, top, &o, e) : gt_serve_fail(e, 500, NULL, NULL, "%s", cerr.msg);
+        rc = ctx ? score_all(s, ctx, peer, ids, n, top, &o, e) : gt_serve_fail(e, 500, NULL, NULL, "%s", cerr.msg);
         gt_serve_release(s);
     }
     if (!rc) {

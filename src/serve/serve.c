@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,11 +85,28 @@ int gt_serve_enter(gt_serve *s, gt_serve_error *e) {
     return 0;
 }
 
-int gt_serve_client_gone(int fd) {
+/* Sends peer its one interim 100 (Continue), once nothing of an earlier
+ * answer waits unsent (so the 25 bytes go whole, never cut into another
+ * answer): 1 when the send found the connection already reset. */
+static int probe(gt_serve_peer *peer) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    int queued = 0;
+    if (ioctl(peer->fd, SIOCOUTQ, &queued) != 0 || queued != 0) return 0; /* not yet: looked at again later */
+    peer->probe = 0;
+    ssize_t n = send(peer->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n < 0 && (errno == EPIPE || errno == ECONNRESET);
+}
+
+int gt_serve_client_gone(gt_serve_peer *peer) {
+    if (!peer || peer->fd < 0) return 0;
+    struct pollfd q = {.fd = peer->fd, .events = POLLIN};
+    if (poll(&q, 1, 0) <= 0) return 0;
+    if (q.revents & (POLLHUP | POLLERR | POLLNVAL)) return 1; /* reset (or shut both ways, as the reaper does) */
     char c;
-    if (fd < 0) return 0;
-    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    ssize_t n = recv(peer->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    /* An EOF: half-closed, or closed. Only the probe's answer tells them apart. */
+    return n == 0 && peer->probe && probe(peer);
 }
 
 uint64_t gt_serve_now_ms(void) {
@@ -99,8 +119,8 @@ void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
 
-int gt_serve_held_gone(gt_serve *s, int fd, const char *what) {
-    if (!gt_serve_client_gone(fd)) return 0;
+int gt_serve_held_gone(gt_serve *s, gt_serve_peer *peer, const char *what) {
+    if (!gt_serve_client_gone(peer)) return 0;
     pthread_mutex_lock(&s->mu);
     assert(s->busy); /* counted while it still holds the model: /health never shows it done and not counted */
     s->n_cancelled++;
@@ -258,8 +278,8 @@ static enum MHD_Result send_too_big(gt_serve_req *r, struct MHD_Connection *conn
 /* MHD's request callback, on our port (on_node 0) or a node's: headers,
  * then body pieces, then the end. */
 static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connection *conn, const char *url,
-                                     const char *method, const char *upload_data, size_t *upload_data_size,
-                                     void **con_cls) {
+                                     const char *method, const char *version, const char *upload_data,
+                                     size_t *upload_data_size, void **con_cls) {
     gt_serve_req *r = *con_cls;
     if (!r) {
         r = gt_calloc(1, sizeof *r);
@@ -269,7 +289,9 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
         r->route = -1;
         r->id = atomic_fetch_add(&s->next_id, 1) + 1;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        r->fd = ci ? (int)ci->connect_fd : -1;
+        r->peer.fd = ci ? (int)ci->connect_fd : -1;
+        /* An HTTP/1.0 client may not be sent an interim answer (RFC 9110 15.2). */
+        r->peer.probe = version && !strcmp(version, MHD_HTTP_VERSION_1_1);
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
         return on_headers(s, r, conn, url, method);
@@ -298,8 +320,7 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-    (void)version;
-    return serve_request(cls, 0, conn, url, method, upload_data, upload_data_size, con_cls);
+    return serve_request(cls, 0, conn, url, method, version, upload_data, upload_data_size, con_cls);
 }
 
 /* Called by MHD when a request is done: the access log, freeing it. */
@@ -486,8 +507,7 @@ static json_t *ext_health(void *cls) { return gt_serve_health_json(cls); }
 static enum MHD_Result ext_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                    const char *version, const char *upload_data, size_t *upload_data_size,
                                    void **con_cls) {
-    (void)version;
-    return serve_request(cls, 1, conn, url, method, upload_data, upload_data_size, con_cls);
+    return serve_request(cls, 1, conn, url, method, version, upload_data, upload_data_size, con_cls);
 }
 
 const gt_api_ext *gt_serve_ext(gt_serve *s) {

@@ -151,15 +151,22 @@ typedef struct gt_serve_logprob {
  * logit; ties to the lower id), in one pass; returns how many. */
 int gt_serve_top_k(const float *l, int n, int k, int32_t *out);
 
+/* A request's client socket, looked at for a hang-up while its answer is
+ * made (gt_serve_client_gone). */
+typedef struct gt_serve_peer {
+    int fd;                       /* -1: none (work done in-process) */
+    int probe;                    /* 1: one interim 100 (Continue) may still go to it: HTTP/1.1, no answer begun */
+} gt_serve_peer;
+
 /* Scores an echoed prompt (score.c): every token's log-probability after
  * the tokens before it, by work/llm.h's formula (gt_llm_row_norm), holding
  * the model (429 in e when it is busy and the queue is full). *logprobs
  * gets a completion's {"tokens","token_logprobs","top_logprobs",
  * "text_offset"} (the first token's entries null), with top alternatives
  * at each position; *text the prompt's text. Stopped between passes, with
- * a 499 in e, once the client on fd has gone (gt_serve_held_gone; fd -1:
+ * a 499 in e, once the client on peer has gone (gt_serve_held_gone; NULL:
  * never). */
-int gt_serve_score(gt_serve *s, int fd, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
+int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
                    gt_serve_error *e);
 
 /* A generation in progress, stepped one token at a time: alone on a context
@@ -333,7 +340,7 @@ typedef struct gt_serve_req {
     gt_serve_error early;         /* an error known from the headers alone */
     int has_early;
     gt_route_match m;             /* captures, and Allow for a 405 */
-    int fd;                       /* the client's socket (to see it hang up) */
+    gt_serve_peer peer;           /* the client's socket (to see it hang up) */
     int on_node;                  /* on a node's port: answers go through gt_api_ext_respond */
 } gt_serve_req;
 
@@ -369,8 +376,8 @@ int gt_serve_queued(const gt_serve *s);
 int gt_serve_submit(gt_serve *s, gt_serve_job *j, gt_serve_error *e);
 /* Waits until j generated more than *n_gen_seen tokens (updating it) or is
  * done: returns 0, or 2 once done; 1 (without waiting further) when the
- * client on fd went away, which it looks for at every call and wake-up. */
-int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd);
+ * client on peer went away, which it looks for at every call and wake-up. */
+int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, gt_serve_peer *peer);
 /* Takes j back from the batcher (dropping it if running); after this the
  * batcher no longer touches it. Returns 1 when that stopped an unfinished
  * job, then counted cancelled in /health with the tokens it had made. */
@@ -383,15 +390,20 @@ int gt_serve_n_held(const gt_serve *s);
 /* Monotonic milliseconds: the stream idle rule only (no request's bytes
  * depend on a clock). */
 uint64_t gt_serve_now_ms(void);
-/* 1 when the client on fd has closed its side (EOF pending); never blocks. */
-int gt_serve_client_gone(int fd);
+/* 1 when the client on peer has gone: its connection reset, or shut both
+ * ways; never blocks. An EOF alone is no hang-up: a client may shut its
+ * write side once its request is sent and still read the answer. To tell
+ * it from a closed socket (which answers data with a reset, seen at a later
+ * look) an HTTP/1.1 client yet to be answered is sent one interim 100
+ * (Continue) when its EOF is first seen. NULL, or fd -1: never gone. */
+int gt_serve_client_gone(gt_serve_peer *peer);
 /* Logs a generation stopped after n_gen tokens because its client left. */
 void gt_serve_note_cancel(const char *id, int n_gen);
 /* For work done holding the model (embeddings, prompt scoring), looked at
- * between its passes: 1 when the client on fd has gone, then counted
+ * between its passes: 1 when the client on peer has gone, then counted
  * cancelled in /health and logged as what (the caller stops and lets the
  * model go, as a generation's slot is freed). */
-int gt_serve_held_gone(gt_serve *s, int fd, const char *what);
+int gt_serve_held_gone(gt_serve *s, gt_serve_peer *peer, const char *what);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);

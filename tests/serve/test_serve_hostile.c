@@ -11,7 +11,10 @@
  *   - embeddings and prompt scoring (which hold the model) stop when their
  *     client hangs up;
  *   - a structured stream reset by its client while the server sends is
- *     taken back from the batch before the grammar it reads is freed. */
+ *     taken back from the batch before the grammar it reads is freed;
+ *   - a client that half-closes (shutdown(SHUT_WR) once its request is
+ *     sent) still gets its whole answer, plain or streamed, HTTP/1.1 or
+ *     1.0: only a closed or reset connection is a client gone. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -481,7 +484,71 @@ static void test_reset_structured_streams(void) {
     gt_serve_stop(s);
 }
 
+/* Sends body to path in HTTP/1.v, then shuts its write side (as some
+ * clients do once the request is out), and reads the answer to its end:
+ * the status, *out the body (past any interim 100). */
+static int post_half_closed(uint16_t port, int v, const char *path, const char *body, gt_buf *out) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body), body);
+    CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
+    gt_buf_free(&req);
+    CHECK(shutdown(fd, SHUT_WR) == 0);
+    int st = read_answer(fd, out);
+    /* An interim 100 (Continue) may come first (serve.c: how a half-close is told from a close): the final
+     * status follows it. */
+    while (st == 100) {
+        const char *next = strstr((const char *)out->data, "HTTP/1.");
+        st = next && strlen(next) > 12 ? atoi(next + 9) : -1;
+        const char *sep = next ? strstr(next, "\r\n\r\n") : NULL;
+        gt_buf body2 = GT_BUF_INIT;
+        gt_buf_append_str(&body2, sep ? sep + 4 : "");
+        gt_buf_putc(&body2, 0);
+        gt_buf_free(out);
+        *out = body2;
+    }
+    return st;
+}
+
+/* A client that half-closes its connection once the request is sent gets
+ * its whole answer: a chat answer of 24 tokens, a stream of 24 to its
+ * [DONE], an embedding, each over HTTP/1.1 and 1.0. Before the fix an EOF
+ * read was taken for a hang-up: the request was cancelled and nothing came
+ * back (499, or the connection closed). */
+static void test_half_close_answered(void) {
+    gt_serve *s = start();
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    const char *chat = "{\"model\":\"" MODEL_ID "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"max_tokens\":24,\"temperature\":0,\"stop\":[\"qqqqqqqq\"]}";
+    const char *stream = "{\"model\":\"" MODEL_ID "\",\"prompt\":\"Go\",\"max_tokens\":24,\"temperature\":0,"
+                         "\"stream\":true,\"stop\":[\"qqqqqqqq\"]}";
+    const char *embed = "{\"model\":\"" MODEL_ID "\",\"input\":\"hello there\"}";
+    for (int v = 1; v >= 0; v--) {
+        gt_buf out = GT_BUF_INIT;
+        CHECK_EQ_INT(post_half_closed(port, v, "/v1/chat/completions", chat, &out), 200);
+        json_t *j = json_loads((const char *)out.data, 0, NULL);
+        CHECK_MSG(j != NULL, "HTTP/1.%d: not JSON: %.200s", v, (const char *)out.data);
+        CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 24);
+        json_decref(j);
+        CHECK_EQ_INT(post_half_closed(port, v, "/v1/completions", stream, &out), 200);
+        CHECK_CONTAINS((const char *)out.data, "data: [DONE]");
+        CHECK_CONTAINS((const char *)out.data, "\"finish_reason\":\"length\"");
+        CHECK_EQ_INT(post_half_closed(port, v, "/v1/embeddings", embed, &out), 200);
+        CHECK_CONTAINS((const char *)out.data, "\"embedding\"");
+        gt_buf_free(&out);
+    }
+    long long cancelled, running;
+    health_counts(port, &cancelled, &running);
+    CHECK_EQ_INT((int)cancelled, 0);
+    gt_serve_stop(s);
+}
+
 int main(void) {
+    RUN(test_half_close_answered);
     RUN(test_reset_structured_streams);
     RUN(test_held_work_hangup);
     RUN(test_chunked_too_big);
