@@ -8,6 +8,7 @@
  * alignment, then each tensor's data padded to the alignment. */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -400,29 +401,54 @@ int gt_gguf_writer_to_mem(gt_gguf_writer *w, uint8_t **out, size_t *len, gt_err 
     return 0;
 }
 
-/* The temp file being written while a SIGINT/SIGTERM would end the process
- * (their disposition the default): the handler removes it before the
- * process ends as it would have, so a Ctrl-C during `model quantize` or
- * `tokenizer train` leaves no OUT.tmp.PID beside OUT. One writer at a time
- * owns it (tmp_owner); others write without. */
+/* The temp file being written while a SIGINT/SIGTERM could end the process:
+ * the handler removes it before the process ends as it would have, so a
+ * Ctrl-C during `model quantize` or `tokenizer train` leaves no OUT.tmp.PID
+ * beside OUT. A program's own handler (`gotong train` notes a first Ctrl-C
+ * and lets a second, SA_RESETHAND, end it) still gets the signal; once its
+ * disposition is the default again, the next signal removes the temp file
+ * and ends the process, so a second Ctrl-C during train's final save leaves
+ * nothing either. One writer at a time owns it (tmp_owner); others write
+ * without. */
 static char sig_tmp[4096];
 static atomic_int tmp_owner;
 static struct sigaction old_int, old_term;
 
-/* Removes the temp file and ends the process by the same signal. */
+/* Hands the signal to the handler the program had (reset to the default
+ * first when that one asked for SA_RESETHAND, as the kernel would have), or
+ * ignores it as asked; otherwise removes the temp file and ends the process
+ * by the same signal. */
 static void unlink_and_end(int sig) {
+    struct sigaction *old = sig == SIGINT ? &old_int : &old_term;
+    if (old->sa_handler == SIG_IGN) return;
+    if (old->sa_handler != SIG_DFL) {
+        void (*h)(int) = old->sa_handler;
+        if (old->sa_flags & (int)SA_RESETHAND) old->sa_handler = SIG_DFL;
+        h(sig);
+        return;
+    }
     unlink(sig_tmp);
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-/* Takes the signals for tmp when they would end the process; 1 if taken. */
+/* SIGINT and SIGTERM blocked (how 1) or as before (how 0, *saved). */
+static void block_stops(int how, sigset_t *saved) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(how ? SIG_BLOCK : SIG_SETMASK, how ? &set : saved, how ? saved : NULL);
+}
+
+/* Takes the signals for tmp; 1 if taken. Not when a program's handler takes
+ * siginfo (it cannot be handed on here): it has its own say, as before. */
 static int guard_tmp(const char *tmp) {
     struct sigaction cur_int, cur_term;
     if (atomic_exchange(&tmp_owner, 1)) return 0;
     sigaction(SIGINT, NULL, &cur_int);
     sigaction(SIGTERM, NULL, &cur_term);
-    if (cur_int.sa_handler != SIG_DFL || cur_term.sa_handler != SIG_DFL) { /* the program has its own say */
+    if ((cur_int.sa_flags | cur_term.sa_flags) & SA_SIGINFO) {
         atomic_store(&tmp_owner, 0);
         return 0;
     }
@@ -430,17 +456,27 @@ static int guard_tmp(const char *tmp) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = unlink_and_end;
+    sa.sa_flags = SA_RESTART; /* a signal handed on leaves the write going */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time: old_int/old_term are changed in it */
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigset_t saved;
+    block_stops(1, &saved); /* old_int/old_term whole before the handler can read them */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    block_stops(0, &saved);
     return 1;
 }
 
-/* Gives the signals back as guard_tmp found them. */
+/* Gives the signals back as guard_tmp found them (less a handler that reset
+ * itself meanwhile). */
 static void unguard_tmp(int taken) {
     if (!taken) return;
+    sigset_t saved;
+    block_stops(1, &saved);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    block_stops(0, &saved);
     atomic_store(&tmp_owner, 0);
 }
 

@@ -2,6 +2,10 @@
  * shapes llama.cpp gave them, the writer round-trips every value type, and
  * malformed files (truncated at every byte, bad counts, offsets, types,
  * alignment, duplicates) fail with a clear error and no crash. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -581,6 +585,67 @@ static int write_corpus(const char *dir) {
     return 0;
 }
 
+static volatile sig_atomic_t flagged; /* the first SIGINT came (as `gotong train` notes one) */
+static void flag_stop(int sig) { (void)sig, flagged = 1; }
+
+/* In a child: a handler like `gotong train`'s (the first SIGINT noted,
+ * SA_RESETHAND), then a write of path whose temp file is a FIFO, so the
+ * write waits on the parent's reads. Exits 0 when the write ended. */
+static void child_write(const char *path) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = flag_stop;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* a write to a file goes on past a noted signal */
+    sigaction(SIGINT, &sa, NULL);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (mkfifo(tmp, 0600)) _exit(3);
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    enum { N = 1 << 20 };
+    float *a = calloc(N, sizeof *a);
+    uint64_t ne[1] = {N};
+    gt_err err = {0};
+    if (!a || gt_gguf_writer_add_tensor(w, "a", 1, ne, GT_TYPE_F32, a, N * sizeof *a)) _exit(4);
+    _exit(gt_gguf_writer_write(w, path, &err) ? 5 : 0);
+}
+
+/* A second SIGINT during a write the program's own handler took the first
+ * of (`gotong train`'s final save): the process ends by it and leaves no
+ * OUT.tmp.PID. Before the fix the write took no signal when the program had
+ * a handler, and the second SIGINT ended it with the temp file left. */
+static void test_second_signal_removes_tmp(void) {
+    char dir[] = "/tmp/gt-gguf-sig-XXXXXX", path[600], tmp[640];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/out.gguf", dir);
+    pid_t pid = fork();
+    if (pid == 0) child_write(path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)pid);
+    int fd = -1;
+    for (int i = 0; i < 500 && fd < 0; i++) { /* the child makes the FIFO, then opens it to write */
+        fd = open(tmp, O_RDONLY | O_NONBLOCK);
+        if (fd < 0) usleep(10000);
+    }
+    CHECK(fd >= 0);
+    char buf[4096];
+    ssize_t got = 0;
+    for (int i = 0; i < 500 && got <= 0; i++) { /* the write is under way */
+        got = read(fd, buf, sizeof buf);
+        if (got <= 0) usleep(10000);
+    }
+    CHECK(got > 0);
+    kill(pid, SIGINT); /* noted by the program's handler: the write goes on */
+    usleep(200000);
+    CHECK_EQ_INT(waitpid(pid, NULL, WNOHANG), 0);
+    kill(pid, SIGINT); /* ends it */
+    int st = 0;
+    CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+    CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT, "wait status %d", st);
+    CHECK_MSG(access(tmp, F_OK) != 0, "%s was left behind", tmp);
+    CHECK(access(path, F_OK) != 0);
+    close(fd);
+    unlink(tmp), rmdir(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write-corpus")) return write_corpus(argv[2]);
     RUN(test_type_table);
@@ -592,6 +657,7 @@ int main(int argc, char **argv) {
     RUN(test_truncated);
     RUN(test_malformed);
     RUN(test_writer_errors);
+    RUN(test_second_signal_removes_tmp);
     RUN(test_alloc_failures);
     return gt_test_finish();
 }
