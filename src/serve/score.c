@@ -95,8 +95,8 @@ static int score_all(gt_serve *s, gt_ctx *ctx, gt_serve_peer *peer, const int32_
     return rc;
 }
 
-int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
-                   gt_serve_error *e) {
+int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs,
+                   json_t **text, gt_serve_error *e) {
     assert(n >= 1 && top >= 0);
     *logprobs = *text = NULL;
     score_out o = {json_array(), json_array(), json_array(), json_array(), GT_BUF_INIT};

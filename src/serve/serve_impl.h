@@ -166,8 +166,8 @@ typedef struct gt_serve_peer {
  * at each position; *text the prompt's text. Stopped between passes, with
  * a 499 in e, once the client on peer has gone (gt_serve_held_gone; NULL:
  * never). */
-int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
-                   gt_serve_error *e);
+int gt_serve_score(gt_serve *s, gt_serve_peer *peer, const int32_t *ids, int n, int top, json_t **logprobs,
+                   json_t **text, gt_serve_error *e);
 
 /* A generation in progress, stepped one token at a time: alone on a context
  * (gt_serve_job_start: each step evaluates its token), or in the batcher's
