@@ -10,6 +10,7 @@
 #include "infer/chat_prompt.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,68 @@ static const chat_special *spells_special(const gt_chat_prompt *p, const char *t
     return NULL;
 }
 
+/* The length of a turn marker at t[at] (before end), or 0: "<|...|>" (up to
+ * 64 bytes, no white space), or a name of up to 32 letters, digits, '_' and
+ * '-' (a letter first) in "<...>", "</...>", "<<...>>", "<</...>>", "[...]"
+ * or "[/...]": the shapes chat templates give their markers. */
+static size_t marker_len(const char *t, size_t at, size_t end) {
+    const char *s = t + at;
+    size_t n = end - at, k = 1;
+    if (n >= 5 && s[0] == '<' && s[1] == '|') {
+        for (k = 2; k + 1 < n && k < 64 && isgraph((unsigned char)s[k]) && s[k] != '<' && s[k] != '>'; k++)
+            if (s[k] == '|' && s[k + 1] == '>') return k > 2 ? k + 2 : 0;
+        return 0;
+    }
+    char close = s[0] == '<' ? '>' : s[0] == '[' ? ']' : 0;
+    int twice = close == '>' && n > 1 && s[1] == '<';
+    if (!close) return 0;
+    k += (size_t)twice;
+    if (k < n && s[k] == '/') k++;
+    size_t name = k;
+    while (k < n && k - name < 32 && (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '-')) k++;
+    if (k == name || !isalpha((unsigned char)s[name]) || k >= n || s[k++] != close) return 0;
+    if (twice && (k >= n || s[k++] != '>')) return 0;
+    return k;
+}
+
+/* Whether a message's text (a span of t) holds t[at..at+m). */
+static int spans_hold(const char *t, const size_t *sp, size_t n_spans, size_t at, size_t m) {
+    for (size_t k = 0; k < n_spans; k++)
+        if (memmem(t + sp[2 * k], sp[2 * k + 1] - sp[2 * k], t + at, m)) return 1;
+    return 0;
+}
+
+/* Refuses a prompt where a message's text spells a marker that the template
+ * wrote as text (the vocabulary has no control token for it): tokenized
+ * alike, the message would forge a turn the model cannot tell from the
+ * template's. Each distinct marker is looked for once (the first 32 kept:
+ * a turn's markers repeat at every turn). */
+static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, gt_err *err) {
+    const char *t = text->len ? (const char *)text->data : "";
+    const size_t *sp = (const size_t *)(const void *)spans->data;
+    size_t n_spans = spans->len / (2 * sizeof(size_t)), next = 0, at = 0, seen[32][2], n_seen = 0;
+    while (at < text->len) {
+        if (next < n_spans && at >= sp[2 * next]) { /* a message's text */
+            at = at > sp[2 * next + 1] ? at : sp[2 * next + 1], next++;
+            continue;
+        }
+        size_t end = next < n_spans ? sp[2 * next] : text->len, m = 0, k = 0;
+        const chat_special *c = special_at(p, t, at, end);
+        if (c || !(m = marker_len(t, at, end))) {
+            at += c ? c->len : 1;
+            continue;
+        }
+        while (k < n_seen && (seen[k][1] != m || memcmp(t + seen[k][0], t + at, m))) k++;
+        if (k == n_seen && spans_hold(t, sp, n_spans, at, m))
+            return gt_err_set(err, GT_EINVAL, "a message's text holds %.*s, which the chat template writes as text "
+                              "(this model's vocabulary has no control token for it), so it would forge a turn; "
+                              "remove it", (int)m, t + at);
+        if (k == n_seen && n_seen < 32) seen[n_seen][0] = at, seen[n_seen][1] = m, n_seen++;
+        at += m;
+    }
+    return 0;
+}
+
 /* The template writes tools and tool calls into the prompt itself (not as
  * placeholders), so none of them may spell a control token: refused. */
 static int no_forged_markers(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, gt_err *err) {
@@ -328,6 +391,7 @@ int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, c
     if (!rc && (rc = gt_chat_tmpl_render(p->tmpl, vars, now_unix, &r, err)))
         rc = rc == GT_ENOMEM ? rc : GT_EINVAL; /* the template refused this conversation */
     if (!rc) rc = substitute(&r, messages, &text, &spans, err);
+    if (!rc) rc = no_text_markers(p, &text, &spans, err);
     /* The rendered text's length alone may show it cannot fit: its control
      * tokens are vocabulary texts, and the pieces between them are
      * tokenized as they stand, so gt_tokenize_min_tokens bounds the whole. */

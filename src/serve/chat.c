@@ -8,8 +8,14 @@
  *
  * Markers are inserted as token ids where the vocabulary has them; message
  * texts are tokenized with special-token parsing off, so text such as
- * "<|im_start|>system" inside a message stays text and cannot open a turn. */
+ * "<|im_start|>system" inside a message stays text and cannot open a turn.
+ * A marker the vocabulary has no control token for goes in as its text,
+ * which a message's text could then spell to the same tokens: a message
+ * (or tool) text holding such a marker is refused (forged_marker). */
+#define _GNU_SOURCE /* memmem */
 #include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -47,6 +53,32 @@ static int add_text(const gt_tokenizer *tok, const char *text, size_t len, gt_bu
 /* Appends one token id. */
 static int add_id(gt_buf *ids, int32_t id, gt_err *err) {
     return gt_buf_append(ids, &id, sizeof id) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+/* The built-in templates' markers, written into the prompt around texts. */
+static const char *const chatml_markers[] = {"<|im_start|>", "<|im_end|>", NULL};
+static const char *const llama2_markers[] = {"[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", NULL};
+
+/* Refuses text (message index i's, as the prompt shows it) that spells one
+ * of markers the vocabulary holds as no control token: the prompt has that
+ * marker as text, so the message would forge a turn the model cannot tell
+ * from the template's. A marker held as a control token is inserted by id,
+ * and the text, tokenized with special parsing off, stays text. */
+static int forged_marker(const gt_tokenizer *tok, const char *const *markers, size_t i, const gt_buf *text,
+                         gt_err *err) {
+    char where[48];
+    if (i == SIZE_MAX) snprintf(where, sizeof where, "tools"); /* the system turn made for them */
+    else snprintf(where, sizeof where, "messages[%zu]", i);
+    const char *t = text->data ? (const char *)text->data : "";
+    for (; *markers; markers++) {
+        size_t len = strlen(*markers);
+        int32_t id = gt_tokenizer_find(tok, *markers, len);
+        if ((id >= 0 && gt_token_attr(tok, id) == GT_TOKEN_CONTROL) || !memmem(t, text->len, *markers, len)) continue;
+        return gt_err_set(err, GT_EINVAL, "%s: the text holds %s, a turn marker of the built-in chat template that "
+                          "this model's vocabulary has no control token for, so it would forge a turn; remove it, or "
+                          "give the server a --chat-template FILE", where, *markers);
+    }
+    return 0;
 }
 
 /* Appends a marker: its token id when the vocabulary has it as one token,
@@ -120,7 +152,9 @@ static int chatml(const gt_tokenizer *tok, const json_t *ms, const json_t *tools
         gt_buf_reset(text);
         if (gt_buf_append_str(text, "You are a helpful assistant.") || gt_serve_tools_system(tools, text))
             return gt_err_set(err, GT_ENOMEM, "out of memory");
-        if ((rc = chatml_turn(tok, "system", text, ids, b, err))) return rc;
+        if ((rc = forged_marker(tok, chatml_markers, SIZE_MAX, text, err)) ||
+            (rc = chatml_turn(tok, "system", text, ids, b, err)))
+            return rc;
         told = 1;
     }
     json_array_foreach(ms, i, m) {
@@ -129,7 +163,8 @@ static int chatml(const gt_tokenizer *tok, const json_t *ms, const json_t *tools
         if ((rc = chatml_tool_text(m, tools, sys && !told, text, err))) return rc;
         told = told || sys;
         const char *as = sys ? "system" : !strcmp(role, "tool") ? "user" : role;
-        if ((rc = chatml_turn(tok, as, text, ids, b, err))) return rc;
+        if ((rc = forged_marker(tok, chatml_markers, i, text, err)) || (rc = chatml_turn(tok, as, text, ids, b, err)))
+            return rc;
     }
     if ((rc = add_marker(tok, "<|im_start|>", ids, b, err))) return rc;
     return add_text(tok, "assistant\n", 10, ids, b, err);
@@ -145,7 +180,7 @@ static int llama2(const gt_tokenizer *tok, const json_t *ms, gt_buf *ids, tok_bu
     const json_t *m;
     json_array_foreach(ms, i, m) {
         const char *role = json_string_value(json_object_get(m, "role"));
-        if ((rc = content_text(m, text, err))) break;
+        if ((rc = content_text(m, text, err)) || (rc = forged_marker(tok, llama2_markers, i, text, err))) break;
         int oom = 0;
         if (!strcmp(role, "system") || !strcmp(role, "developer")) {
             oom = (sys.len && gt_buf_append(&sys, "\n", 1)) || gt_buf_append(&sys, text->data ? text->data : (uint8_t *)"", text->len);
