@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -61,7 +62,7 @@ static int read_prompt(const char *path, char **out, gt_err *err) {
     char *buf = gt_malloc(cap);
     int rc = buf ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
     if (!rc) n = fread(buf, 1, cap - 1, f);
-    if (!rc && ferror(f)) rc = gt_err_set(err, GT_EIO, "cannot read the prompt from %s", path);
+    if (!rc && ferror(f)) rc = gt_err_set(err, GT_EIO, "cannot read the prompt from %s: %s", path, strerror(errno));
     if (!rc && n > GT_TOKENIZER_MAX_TEXT_BYTES)
         rc = gt_err_set(err, GT_ELIMIT, "the prompt in %s is over the limit of %u bytes", path,
                         GT_TOKENIZER_MAX_TEXT_BYTES);
@@ -157,6 +158,10 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, run_state *rs) {
     if (!o->model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
     if (!o->prompt && !o->prompt_file) return gt_cli_usage_error("run", "no prompt: give -p TEXT, -f FILE or -p - (stdin)");
     if (rs->top_logits && !rs->json) return gt_cli_usage_error("run", "--top-logits needs --json");
+    struct stat st; /* a directory opens, then fails to read with no clear reason */
+    if (o->prompt_file && strcmp(o->prompt_file, "-") && !stat(o->prompt_file, &st) && S_ISDIR(st.st_mode))
+        return gt_cli_usage_error("run", "-f %s is a directory: expected a text file holding the prompt "
+                                  "(or -f - to read it from stdin)", o->prompt_file);
     return -1;
 }
 

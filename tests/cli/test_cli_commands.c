@@ -74,6 +74,10 @@ static void test_run_prompt_sources(void) {
     snprintf(args, sizeof args, "run -m %s -f %s/nope.txt", model, cli_tmp);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "cannot read the prompt");
+    /* A directory: said so, and what is expected (before: "cannot read the prompt from DIR", no reason). */
+    snprintf(args, sizeof args, "run -m %s -f %s", model, cli_tmp);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "is a directory: expected a text file holding the prompt");
     snprintf(args, sizeof args, "run -m %s", model);
     CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "-f FILE");
