@@ -184,6 +184,9 @@ static int check_opts(train_opts *o) {
     if (!o->layers) o->layers = 2;
     if (!o->heads) o->heads = 4;
     if (!o->kv_heads) o->kv_heads = o->heads;
+    if (!o->from && (o->kv_heads > o->heads || o->heads % o->kv_heads)) /* named by option, not the model's field */
+        return gt_cli_usage_error("train", "--kv-heads %d: expected a divisor of --heads %d (the heads share the kv "
+                                  "heads in equal groups)", o->kv_heads, o->heads);
     if (!o->ff) o->ff = (o->dim * 8 / 3 + 31) / 32 * 32;
     if (o->warmup < 0) o->warmup = o->steps / 20;
     if (o->warmup > o->steps) /* the whole run would creep up to a rate it never reaches */

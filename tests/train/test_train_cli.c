@@ -144,6 +144,14 @@ static void test_train_refuses(void) {
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --steps 10 --warmup 11", &log), 2); /* trained silently */
     CHECK_CONTAINS(log, "--warmup 11 is longer than --steps 10");
     gt_free(log);
+    /* Named by the options (before the fix: "kv heads 99: expected 1..4", "heads 4: expected a multiple of kv
+     * heads 3", the model's field, after the data was read and tokenized). */
+    CHECK_EQ_INT(run_train("--data x --vocab y -o z --heads 4 --kv-heads 99", &log), 2);
+    CHECK_CONTAINS(log, "--kv-heads 99: expected a divisor of --heads 4");
+    gt_free(log);
+    CHECK_EQ_INT(run_train("--data x --vocab y -o z --heads 4 --kv-heads 3", &log), 2);
+    CHECK_CONTAINS(log, "--kv-heads 3: expected a divisor of --heads 4");
+    gt_free(log);
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --dimm 32", &log), 2);
     CHECK_CONTAINS(log, "unknown option");
     gt_free(log);
