@@ -1,6 +1,7 @@
 /* progress.c: terminal progress bar (see progress.h). */
 #include "base/progress.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +26,23 @@ static void draw(gt_progress *p) {
     fflush(stderr);
 }
 
+/* One line of a job's progress on a pipe (see gt_progress_pipe_every). */
+static void pipe_line(gt_progress *p, double now) {
+    double el = now - p->start_s;
+    fprintf(stderr, "%s: %llu/%llu (%.0f%%), %.1f s\n", p->label, (unsigned long long)p->done,
+            (unsigned long long)p->total, p->total ? 100.0 * (double)p->done / (double)p->total : 0.0, el);
+    fflush(stderr);
+    p->last_draw_s = now;
+    p->piped++;
+}
+
+void gt_progress_pipe_every(gt_progress *p, double every_s) {
+    assert(p->label && every_s >= 0);
+    p->pipe_every_s = p->enabled ? 0 : every_s;
+}
+
 void gt_progress_start(gt_progress *p, const char *label, uint64_t total) {
+    p->pipe_every_s = 0, p->piped = 0;
     p->label = label;
     p->total = total;
     p->done = 0;
@@ -35,6 +52,11 @@ void gt_progress_start(gt_progress *p, const char *label, uint64_t total) {
 
 void gt_progress_update(gt_progress *p, uint64_t done) {
     p->done = done;
+    if (!p->enabled && p->pipe_every_s > 0) {
+        double now = gt_now_s();
+        if (now - p->last_draw_s >= p->pipe_every_s) pipe_line(p, now);
+        return;
+    }
     if (!p->enabled) return;
     double now = gt_now_s();
     if (now - p->last_draw_s < 0.1 && done < p->total) return;
@@ -43,6 +65,7 @@ void gt_progress_update(gt_progress *p, uint64_t done) {
 }
 
 void gt_progress_finish(gt_progress *p) {
+    if (!p->enabled && p->piped) pipe_line(p, gt_now_s()); /* the end of what the pipe was shown */
     if (!p->enabled) return;
     draw(p);
     fputc('\n', stderr);

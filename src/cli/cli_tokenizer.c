@@ -61,6 +61,8 @@ static int count_tokens(const char *path, const uint8_t *text, size_t len, size_
     return rc;
 }
 
+#define TOKENIZER_PIPE_PROGRESS_S 5.0 /* the longest a pipe waits for a progress line (as train's) */
+
 /* Reads the corpus, trains, writes, and tells what it made. */
 static int run(const char *corpus, const char *out, const char *name, int n_vocab, gt_err *err) {
     uint8_t *text = NULL;
@@ -70,7 +72,10 @@ static int run(const char *corpus, const char *out, const char *name, int n_voca
     int rc = gt_file_read(corpus, GT_BPE_MAX_CORPUS, &text, &len, err);
     if (!rc && !len) rc = gt_err_set(err, GT_EINVAL, "%s is empty: expected text to learn from", corpus);
     if (!rc) rc = gt_cli_check_text(corpus, text, len, err);
-    if (!rc) rc = gt_bpe_train(text, len, n_vocab, &v, err);
+    gt_progress pr; /* seconds for megabytes: a bar on a terminal, a line every few seconds on a pipe */
+    gt_progress_start(&pr, "tokenizer train: merges", (uint64_t)(n_vocab - 257));
+    gt_progress_pipe_every(&pr, TOKENIZER_PIPE_PROGRESS_S);
+    if (!rc) rc = gt_bpe_train_progress(text, len, n_vocab, &pr, &v, err);
     if (!rc) rc = gt_bpe_write_gguf(&v, name, out, err);
     if (!rc && (rc = count_tokens(out, text, len, &tokens, err))) unlink(out); /* not a vocabulary to keep */
     if (!rc)

@@ -263,7 +263,7 @@ static int32_t make_merge(gt_bpe_vocab *v, bpe_state *st, int32_t a, int32_t b) 
 }
 
 /* Merges until n_vocab tokens (with <|endoftext|>) or no pair occurs twice. */
-static int train_merges(gt_bpe_vocab *v, bpe_state *st, int n_vocab, gt_err *err) {
+static int train_merges(gt_bpe_vocab *v, bpe_state *st, int n_vocab, gt_progress *pr, gt_err *err) {
     for (size_t w = 0; w < st->n_words; w++)
         if (count_word(st, w, +1)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (int i = 0; i < 256; i++) {
@@ -276,12 +276,18 @@ static int train_merges(gt_bpe_vocab *v, bpe_state *st, int n_vocab, gt_err *err
         if (best_pair(&st->pairs, &a, &b) < 2) break;
         int32_t c = make_merge(v, st, a, b);
         if (c < 0 || apply_merge(st, a, b, c)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        if (pr) gt_progress_update(pr, (uint64_t)v->n_merges);
     }
     v->eot = add_token(v, (const uint8_t *)EOT_TEXT, strlen(EOT_TEXT));
     return v->eot < 0 ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
 int gt_bpe_train(const uint8_t *text, size_t len, int n_vocab, gt_bpe_vocab *out, gt_err *err) {
+    return gt_bpe_train_progress(text, len, n_vocab, NULL, out, err);
+}
+
+int gt_bpe_train_progress(const uint8_t *text, size_t len, int n_vocab, gt_progress *pr, gt_bpe_vocab *out,
+                          gt_err *err) {
     memset(out, 0, sizeof *out);
     if (n_vocab < (int)GT_BPE_MIN_VOCAB || n_vocab > GT_BPE_MAX_VOCAB)
         return gt_err_set(err, GT_EINVAL, "a vocabulary of %d tokens: expected %u..%u", n_vocab, GT_BPE_MIN_VOCAB,
@@ -295,7 +301,8 @@ int gt_bpe_train(const uint8_t *text, size_t len, int n_vocab, gt_bpe_vocab *out
     out->merged = gt_calloc((size_t)n_vocab, sizeof *out->merged);
     int rc = out->bytes && out->len && out->merges && out->merged ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
     if (!rc) rc = collect_words(&st, text, len, err);
-    if (!rc) rc = train_merges(out, &st, n_vocab, err);
+    if (!rc) rc = train_merges(out, &st, n_vocab, pr, err);
+    if (pr) gt_progress_finish(pr);
     gt_free(st.sym), gt_free(st.start), gt_free(st.wlen), gt_free(st.wcount);
     gt_free(st.pairs.key), gt_free(st.pairs.count);
     smap_free(&st.tokens);

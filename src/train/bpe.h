@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/progress.h"
 
 #define GT_BPE_MAX_CORPUS (64u << 20) /* bytes of corpus */
 #define GT_BPE_MIN_VOCAB 257          /* the bytes and <|endoftext|> */
@@ -41,6 +42,10 @@ typedef struct gt_bpe_vocab {
  * text[0..len) (at most GT_BPE_MAX_CORPUS bytes; any bytes). Caller frees
  * with gt_bpe_free. */
 int gt_bpe_train(const uint8_t *text, size_t len, int n_vocab, gt_bpe_vocab *out, gt_err *err);
+/* The same, with the merges made counted on progress (started by the
+ * caller, its total n_vocab - 257 merges; finished here; NULL: none). */
+int gt_bpe_train_progress(const uint8_t *text, size_t len, int n_vocab, gt_progress *progress, gt_bpe_vocab *out,
+                          gt_err *err);
 void gt_bpe_free(gt_bpe_vocab *v); /* accepts NULL and a zeroed struct */
 
 /* Writes v as a GGUF file holding the tokenizer.* keys (model "gpt2", pre

@@ -3,7 +3,9 @@
  * tokenizer (the merged tokens, a lossless round trip, fewer tokens than
  * bytes), the same file from the same corpus, and its limits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../test.h"
 #include "base/alloc.h"
@@ -125,11 +127,44 @@ static void test_limits(void) {
     gt_bpe_free(&v);
 }
 
+/* Training counts its merges on a progress that prints lines to a pipe
+ * (`gotong tokenizer train` asks one every 5 s; here at every merge): one
+ * line a merge, the last at the total made, each "LABEL: DONE/TOTAL".
+ * Before, tokenizer train showed nothing until it was done. */
+static void test_progress_on_pipe(void) {
+    char path[] = "/tmp/gt-bpe-progress-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    CHECK(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2); /* no terminal: the bar stays quiet, the pipe lines are what is asked */
+    const char *text = "abababab cd cd";
+    gt_bpe_vocab v;
+    gt_err err = {0};
+    gt_progress pr;
+    gt_progress_start(&pr, "merges", 300 - 257);
+    gt_progress_pipe_every(&pr, 1e-9);
+    int rc = gt_bpe_train_progress((const uint8_t *)text, strlen(text), 300, &pr, &v, &err);
+    fflush(stderr);
+    dup2(saved, 2), close(saved), close(fd);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    char *log = NULL;
+    size_t n = 0;
+    CHECK(gt_file_read(path, 1 << 16, (uint8_t **)&log, &n, NULL) == 0);
+    unlink(path);
+    CHECK_EQ_INT(v.n_merges, 4);
+    CHECK_CONTAINS(log ? log : "", "merges: 1/43 (2%), ");
+    CHECK_CONTAINS(log ? log : "", "merges: 4/43 (9%), ");
+    CHECK(log && !strstr(log, "\r")); /* lines, not a redrawn bar */
+    gt_free(log);
+    gt_bpe_free(&v);
+}
+
 int main(void) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_mkdir_p(DIR, 0755, &err), 0);
     RUN(test_merges_by_hand);
     RUN(test_round_trip_and_determinism);
     RUN(test_limits);
+    RUN(test_progress_on_pipe);
     return gt_test_finish();
 }
