@@ -317,18 +317,12 @@ static json_t *logprobs_json(gen *g, size_t end) {
             json_array_append_new(content, c);
             continue;
         }
-        json_t *t, *b, *top = json_object();
-        token_fields(g, x->token, &t, &b);
-        json_decref(b);
-        json_array_append_new(tokens, t);
+        double top_lps[GT_SERVE_MAX_TOP_LOGPROBS];
+        for (int k = 0; k < x->n_top; k++) top_lps[k] = x->top_lps[k];
+        json_array_append_new(tokens, gt_serve_token_key(g->srv->tok, x->token));
         json_array_append_new(lps, json_real(x->logprob));
         json_array_append_new(offs, json_integer((json_int_t)x->start));
-        for (int k = 0; k < x->n_top; k++) {
-            token_fields(g, x->top_ids[k], &t, &b);
-            json_object_set_new(top, json_string_value(t), json_real(x->top_lps[k]));
-            json_decref(t), json_decref(b);
-        }
-        json_array_append_new(tops, top);
+        json_array_append_new(tops, gt_serve_legacy_top(g->srv->tok, x->top_ids, top_lps, x->n_top));
     }
     if (chat) {
         json_decref(tokens), json_decref(lps), json_decref(tops), json_decref(offs);

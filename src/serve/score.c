@@ -12,9 +12,11 @@
  * prompt is cut, infer/model.h), so the logits held at once stay bounded
  * whatever the prompt's length. */
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/json.h"
 #include "serve/serve_impl.h"
 #include "work/llm.h"
@@ -28,13 +30,43 @@ typedef struct score_out {
     gt_buf text;
 } score_out;
 
+json_t *gt_serve_token_key(const gt_tokenizer *tok, int32_t id) {
+    size_t n = 0;
+    const char *piece = gt_token_to_piece(tok, id, 1, &n);
+    if (!piece) piece = "", n = 0;
+    json_t *t = gt_json_text_lossy(piece, n);
+    if (!t || (json_string_length(t) == n && !memchr(piece, 0, n) && !memcmp(json_string_value(t), piece, n)))
+        return t; /* its own text */
+    json_decref(t);
+    gt_buf b = GT_BUF_INIT;
+    int oom = gt_buf_append_str(&b, "bytes:");
+    for (size_t i = 0; i < n && !oom; i++) oom = gt_buf_printf(&b, "\\x%02x", (unsigned char)piece[i]);
+    t = oom ? NULL : json_stringn((const char *)b.data, b.len);
+    gt_buf_free(&b);
+    return t;
+}
+
+json_t *gt_serve_legacy_top(const gt_tokenizer *tok, const int32_t *ids, const double *lps, int k) {
+    json_t *alt = json_object();
+    for (int i = 0; i < k && alt; i++) {
+        json_t *key = gt_serve_token_key(tok, ids[i]);
+        char again[300];
+        const char *name = key ? json_string_value(key) : NULL;
+        if (name && json_object_get(alt, name)) /* the same bytes as a better-ranked token's */
+            snprintf(again, sizeof again, "%.250s (token %d)", name, (int)ids[i]), name = again;
+        if (!name || json_object_set_new(alt, name, json_real(lps[i]))) json_decref(alt), alt = NULL;
+        json_decref(key);
+    }
+    return alt;
+}
+
 /* Appends token t's text (control tokens spelled out) to o. */
 static int add_token(const gt_serve *s, score_out *o, int32_t t) {
     size_t n = 0;
     const char *piece = gt_token_to_piece(s->tok, t, 1, &n);
     if (!piece) piece = "", n = 0;
     if (json_array_append_new(o->offs, json_integer((json_int_t)o->text.len)) ||
-        json_array_append_new(o->tokens, gt_json_text_lossy(piece, n)) || gt_buf_append(&o->text, piece, n))
+        json_array_append_new(o->tokens, gt_serve_token_key(s->tok, t)) || gt_buf_append(&o->text, piece, n))
         return -1;
     return 0;
 }
@@ -48,16 +80,10 @@ static int add_scored(const gt_serve *s, score_out *o, const float *row, int n_v
     int32_t ids[GT_SERVE_MAX_TOP_LOGPROBS];
     assert(top <= GT_SERVE_MAX_TOP_LOGPROBS);
     int k = gt_serve_top_k(row, n_vocab, top, ids);
-    json_t *alt = json_object();
+    double lps[GT_SERVE_MAX_TOP_LOGPROBS];
+    for (int i = 0; i < k; i++) lps[i] = (double)row[ids[i]] - mx - log_z;
+    json_t *alt = gt_serve_legacy_top(s->tok, ids, lps, k);
     if (!alt || json_array_append_new(o->tops, alt)) return -1;
-    for (int i = 0; i < k; i++) {
-        size_t n = 0;
-        const char *piece = gt_token_to_piece(s->tok, ids[i], 1, &n);
-        json_t *key = gt_json_text_lossy(piece ? piece : "", piece ? n : 0);
-        int bad = !key || json_object_set_new(alt, json_string_value(key), json_real((double)row[ids[i]] - mx - log_z));
-        json_decref(key);
-        if (bad) return -1;
-    }
     return 0;
 }
 

@@ -158,6 +158,17 @@ typedef struct gt_serve_peer {
     int probe;                    /* 1: one interim 100 (Continue) may still go to it: HTTP/1.1, no answer begun */
 } gt_serve_peer;
 
+/* A legacy completion's token as a string (its `tokens` entry, its key in
+ * `top_logprobs`): its text when that is valid UTF-8 with no NUL, else
+ * "bytes:\\xNN..." (OpenAI's form for a piece cut inside a character), so
+ * pieces that differ never read alike. New reference; NULL out of memory. */
+json_t *gt_serve_token_key(const gt_tokenizer *tok, int32_t id);
+/* A legacy completion's top_logprobs object of ids[0..k) (best first) with
+ * log-probabilities lps: keyed by gt_serve_token_key, and a token whose key
+ * an earlier one took (the same bytes: a byte-fallback token and a text
+ * token) keyed "KEY (token ID)", so no entry is lost. NULL out of memory. */
+json_t *gt_serve_legacy_top(const gt_tokenizer *tok, const int32_t *ids, const double *lps, int k);
+
 /* Scores an echoed prompt (score.c): every token's log-probability after
  * the tokens before it, by work/llm.h's formula (gt_llm_row_norm), holding
  * the model (429 in e when it is busy and the queue is full). *logprobs
