@@ -700,6 +700,10 @@ static int cmd_verify(data_opts *o) {
     if (o->n_pos != 1) return gt_cli_usage_error("data", "verify needs DIR, the dataset's folder");
     if (o->job && (o->root || o->manifest))
         return gt_cli_usage_error("data", "verify takes --job or --root and --manifest, not both");
+    if (!o->job && o->node)
+        return gt_cli_usage_error("data", "--node goes with --job (the node the ledger's record, and a missing "
+                                  "provenance.json, are read from); --root and --manifest are checked against the "
+                                  "copy alone, with no node");
     if (!o->job && (!o->root || !o->manifest))
         return gt_cli_usage_error("data", "verify needs --job JOB, or both --root and --manifest (%s): a root "
                                   "alone leaves the rows' order and provenance unchecked",

@@ -213,6 +213,8 @@ static void refusals(const char *ds, const char *other_ds, const char *other_job
     CHECK_EQ_INT(verify("%s", ds), 2);
     CHECK_EQ_INT(verify("%s --job %s --root %s --manifest %s", ds, other_job, hx(root), hx(manifest)), 2);
     CHECK_CONTAINS(err_s, "not both");
+    CHECK_EQ_INT(verify("%s --root %s --manifest %s --node %s", ds, hx(root), hx(manifest), url), 2);
+    CHECK_CONTAINS(err_s, "--node goes with --job"); /* was ignored */
     CHECK_EQ_INT(verify("--job %s --node %s", other_job, url), 2);
     CHECK_CONTAINS(err_s, "verify needs DIR");
     CHECK_EQ_INT(verify("%s --root 0x12 --manifest %s", ds, hx(manifest)), 2);
