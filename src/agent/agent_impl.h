@@ -35,6 +35,20 @@ typedef struct gt_agent_memo {
                         MEMO_SUBMITTED: the result; MEMO_SEALED: the co-sign's evidence blob) */
 } gt_agent_memo;
 
+/* What training one base checkpoint's model takes on this machine, measured
+ * once (skill_train.c train_speed) and kept: a claim of a train task is
+ * judged against its submit window and the agent's blob quota before any
+ * stake is locked. Times in microseconds. */
+typedef struct ag_train_speed {
+    uint8_t base[32];   /* the base checkpoint's blob hash: its shapes, seq and batch */
+    uint64_t load_us;   /* fetching the inputs and starting the run */
+    uint64_t micro_us;  /* one micro-batch, forward and backward, plus the optimizer's step */
+    uint64_t ckpt_us;   /* writing one checkpoint, and moving its bytes once over the node's API */
+    uint64_t ckpt_bytes; /* one checkpoint's size (the base's: the same shapes) */
+    int set;
+} ag_train_speed;
+#define GT_AGENT_TRAIN_SPEEDS 8
+
 struct gt_agent {
     int list_pages;  /* pages a task listing reads (gt_agent_config.list_pages) */
     int list_capped; /* a listing of this pass stopped at list_pages with tasks left */
@@ -77,6 +91,8 @@ struct gt_agent {
     gt_agent_stats stats;
     gt_agent_memo memo[GT_AGENT_MEMO];
     unsigned memo_next;
+    ag_train_speed train_speeds[GT_AGENT_TRAIN_SPEEDS]; /* a ring (the worker's thread only) */
+    unsigned train_speed_next;
 };
 
 

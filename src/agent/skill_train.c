@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent_impl.h"
 #include "base/alloc.h"
 #include "base/file.h"
 #include "base/limits.h"
+#include "base/progress.h"
 #include "crypto/sha256.h"
 #include "store/blob.h"
 #include "work/train_task.h"
@@ -114,6 +116,116 @@ static int train_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     (void)a;
     gt_train_task t;
     return gt_train_task_parse(job->spec, &t, err);
+}
+
+/* ---- Before a claim: the window (the worker's stake is at risk). */
+
+/* Microseconds since t0 (gt_now_s), at least 1. */
+static uint64_t us_since(double t0) {
+    double us = (gt_now_s() - t0) * 1e6;
+    return us < 1 ? 1 : (uint64_t)us;
+}
+
+/* The speed this agent measured before for base, or NULL. */
+static const ag_train_speed *speed_find(const gt_agent *a, const uint8_t base[32]) {
+    for (int i = 0; i < GT_AGENT_TRAIN_SPEEDS; i++)
+        if (a->train_speeds[i].set && !memcmp(a->train_speeds[i].base, base, 32)) return &a->train_speeds[i];
+    return NULL;
+}
+
+/* One micro-batch with its optimizer step, then one checkpoint written, on
+ * the started trainer tr (at step s0): their times and the checkpoint's
+ * size into sp. The trainer is thrown away after: its weights move. */
+static int speed_probe(const gt_train_task *t, const gt_train_task_data *data, gt_trainer *tr, int s0,
+                       const tdir *d, ag_train_speed *sp, gt_err *err) {
+    gt_train_run one = t->run;
+    char p[600];
+    struct stat st;
+    one.accum = 1;
+    double t0 = gt_now_s();
+    int rc = gt_train_run_to(tr, &one, data->ids, data->n, s0 + 1, err);
+    if (rc) return rc;
+    sp->micro_us = us_since(t0);
+    t0 = gt_now_s();
+    if ((rc = gt_trainer_save_checkpoint(tr, tdir_path(d, "out.ckpt", p), err))) return rc;
+    /* The work writes it, reads it back to hash it, and uploads it: the upload
+     * counted as the whole load (which downloaded the base, the same size, and more). */
+    sp->ckpt_us = 2 * us_since(t0) + sp->load_us;
+    if (stat(p, &st)) return gt_err_set(err, GT_EIO, "cannot read the size of %s", p);
+    sp->ckpt_bytes = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Measures, as the work would run it, what training spec's base takes on
+ * this machine: the inputs fetched and the run started (load_us), then
+ * speed_probe. Nothing is uploaded. The first micro-batch of a run is its
+ * slowest (memory first touched): the measure errs long. */
+static int speed_measure(gt_agent *a, const gt_train_task *spec, ag_train_speed *sp, gt_err *err) {
+    gt_train_task t = *spec;
+    gt_train_task_data data = {0};
+    gt_trainer *tr = NULL;
+    tdir d = {{0}};
+    int s0 = 0;
+    memset(sp, 0, sizeof *sp);
+    memcpy(sp->base, t.base, 32);
+    double t0 = gt_now_s();
+    int rc = tdir_make(&d, err);
+    if (!rc) rc = load_inputs(a, &d, &t, &data, &tr, &s0, err);
+    sp->load_us = us_since(t0);
+    if (!rc) rc = speed_probe(&t, &data, tr, s0, &d, sp, err);
+    gt_trainer_free(tr);
+    gt_train_task_data_free(&data);
+    tdir_remove(&d, 0);
+    return rc;
+}
+
+/* This agent's speed for spec's base: measured once, then kept (a ring). */
+static int train_speed(gt_agent *a, const gt_train_task *spec, ag_train_speed *out, gt_err *err) {
+    const ag_train_speed *have = speed_find(a, spec->base);
+    if (have) return *out = *have, 0;
+    int rc = speed_measure(a, spec, out, err);
+    if (rc) return gt_err_wrap(err, "measuring this agent's training speed on the task's base");
+    out->set = 1;
+    a->train_speeds[a->train_speed_next++ % GT_AGENT_TRAIN_SPEEDS] = *out;
+    gt_agent_logf(a, "measured its training speed on a base of %llu bytes: %llu us a micro-batch, %llu us a "
+                  "checkpoint, %llu us to load", (unsigned long long)out->ckpt_bytes,
+                  (unsigned long long)out->micro_us, (unsigned long long)out->ckpt_us,
+                  (unsigned long long)out->load_us);
+    return 0;
+}
+
+/* Milliseconds t's work takes at speed sp: the load, steps x accum
+ * micro-batches (each with an optimizer step: more than the work does) and
+ * steps / every checkpoints. */
+static double train_estimate_ms(const gt_train_task *t, const ag_train_speed *sp) {
+    assert(t->every > 0 && t->run.accum >= 1);
+    double micro = (double)t->steps * (double)t->run.accum;
+    return ((double)sp->load_us + micro * (double)sp->micro_us + (double)(t->steps / t->every) * (double)sp->ckpt_us) /
+           1000.0;
+}
+
+/* 0 when twice the estimate plus GT_AGENT_SUBMIT_MARGIN_MS fits the task's
+ * submit window; else EUNSUPPORTED saying why: a claim would lock the stake
+ * and the window close on the training (the stake slashed). */
+static int window_fits(const gt_job *job, const gt_train_task *t, const ag_train_speed *sp, gt_err *err) {
+    json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
+    double est_ms = train_estimate_ms(t, sp), need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (submit_s > 0 && need_ms <= (double)submit_s * 1000.0) return 0;
+    return gt_err_set(err, GT_EUNSUPPORTED, "training its %d steps of %d micro-batches (%d checkpoints) would take "
+                      "about %.0f ms at this agent's measured speed (%llu us a micro-batch); twice that plus a margin, "
+                      "%.0f ms, is more than its submit window of %lld s", t->steps, t->run.accum, t->steps / t->every,
+                      est_ms, (unsigned long long)sp->micro_us, need_ms, (long long)submit_s);
+}
+
+/* Whether this agent would stake on the task: its steps can be trained in
+ * the submit window at its measured speed. */
+static int train_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
+    gt_train_task t;
+    ag_train_speed sp;
+    int rc = gt_train_task_parse(job->spec, &t, err);
+    if (!rc) rc = train_speed(a, &t, &sp, err);
+    if (!rc) rc = window_fits(job, &t, &sp, err);
+    return rc;
 }
 
 /* A rejection with its reason; returns 0 (a verdict was reached). */
@@ -232,5 +344,5 @@ static int train_verify(gt_agent *a, const gt_job *job, const uint8_t *result, s
     return rc;
 }
 
-const gt_skill gt_skill_train = {.name = GT_WORK_KIND_TRAIN, .fits = train_fits, .work = train_work,
-                                 .verify = train_verify};
+const gt_skill gt_skill_train = {.name = GT_WORK_KIND_TRAIN, .fits = train_fits, .claimable = train_claimable,
+                                 .work = train_work, .verify = train_verify};

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@
 #include "agent/agent.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/progress.h"
+#include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
 #include "crypto/sha256.h"
@@ -56,11 +59,22 @@ static size_t dataset_len;
 
 
 
+static char logs[1 << 16]; /* the agents' log lines, for the tests that check why a claim was skipped */
+
+/* Keeps an agent's log line (and prints it). */
+static void keep_log(void *arg, const char *name, const char *line) {
+    (void)arg;
+    size_t n = strlen(logs);
+    fprintf(stderr, "  [%s] %s\n", name, line);
+    if (n + strlen(line) + 2 < sizeof logs) snprintf(logs + n, sizeof logs - n, "%s\n", line);
+}
+
 /* An agent funded with 20 tokens, its card registered. */
 static gt_agent *make(const char *name, int roles) {
     gt_key k;
     tnet_key(name, &k);
-    gt_agent_config c = {.name = name, .skills = "train", .price_units = 1, .roles = roles, .poll_ms = 50};
+    gt_agent_config c = {.name = name, .skills = "train", .price_units = 1, .roles = roles, .poll_ms = 50,
+                         .log = keep_log};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
@@ -310,6 +324,89 @@ static void test_train_task(void) {
     gt_agent_free(poster), gt_agent_free(w);
 }
 
+/* ---- the claim's checks: the submit window and the blob quota ---- */
+
+#define WINDOW_S 4 /* the submit window of the tasks below: above the claim policy's floor (3 s) */
+
+/* Milliseconds one micro-batch of the base's model takes here: the mean of
+ * 64 (the agent measures its first, which is slower). */
+static double micro_ms(void) {
+    gt_train_task t = task_spec;
+    gt_train_task_data data = {0};
+    gt_trainer *tr = NULL;
+    gt_err err = {0};
+    double ms = 0;
+    t.run.accum = 64;
+    CHECK_MSG(gt_train_task_data_load(&t, vocab_path, dataset, dataset_len, &data, &err) == 0, "data: %s", err.msg);
+    CHECK_MSG(gt_train_task_start(&t, &data, base_path, -1, 1, &tr, NULL, &err) == 0, "start: %s", err.msg);
+    double t0 = gt_now_s();
+    if (tr && !gt_train_run_to(tr, &t.run, data.ids, data.n, 1, &err)) ms = (gt_now_s() - t0) * 1000.0 / 64;
+    gt_trainer_free(tr);
+    gt_train_task_data_free(&data);
+    return ms;
+}
+
+/* Posts a one-slot train task of the committed inputs: steps of accum
+ * micro-batches, a checkpoint every steps / 4, a submit window of WINDOW_S. */
+static void post_train(gt_agent *poster, int steps, int accum, uint8_t id[32]) {
+    gt_train_task t = task_spec;
+    gt_err err = {0};
+    t.steps = steps, t.every = steps / 4, t.run.accum = accum, t.run.opt.total_steps = steps;
+    char *spec = gt_train_task_spec(&t);
+    gt_task_terms terms = {.kind = GT_WORK_KIND_TRAIN, .slots = 1, .bounty_units = BOUNTY_UNITS,
+                           .stake_units = STAKE_UNITS, .submit_s = WINDOW_S};
+    CHECK_MSG(spec && gt_agent_post(poster, &terms, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+}
+
+/* Slot 0's state and whether `a` holds it. */
+static const char *slot_state(const uint8_t id[32], const gt_agent *a, int *mine, char out[32]) {
+    json_t *t, *s = slot0(id, &t);
+    const char *w = json_string_value(json_object_get(s, "worker"));
+    char as[43];
+    gt_addr_to_str(gt_agent_address(a), as);
+    *mine = w && !strcasecmp(w, as);
+    snprintf(out, 32, "%s", json_string_value(json_object_get(s, "state")) ?: "?");
+    json_decref(t);
+    return out;
+}
+
+/* A poster sets many steps and a short window: the worker measures its
+ * speed, sees it cannot train them in time and does not claim (its stake
+ * untouched; it used to claim, train past the window and be slashed); the
+ * same window for a few steps is claimed. */
+static void test_train_window(void) {
+    gt_agent *poster = make("t-poster", 0), *w = make("t-quick", GT_ROLE_WORKER), *ws[1] = {w};
+    char st[32];
+    int mine = 0, accum = 256;
+    uint8_t long_id[32], short_id[32];
+    uint64_t locked = 1;
+    if (!poster || !w) return;
+    /* About five windows' work at this machine's speed. */
+    double ms = micro_ms(), micro = 5.0 * WINDOW_S * 1000.0 / (ms > 0 ? ms : 1e-3);
+    int steps = micro / accum / 4 + 1 < GT_TRAIN_TASK_MAX_STEPS / 4 ? (int)(micro / accum / 4 + 1) * 4
+                                                                    : GT_TRAIN_TASK_MAX_STEPS;
+    fprintf(stderr, "  %.4f ms a micro-batch here: %d steps of %d for a %d s window\n", ms, steps, accum, WINDOW_S);
+    post_train(poster, steps, accum, long_id);
+    logs[0] = 0;
+    uint64_t before = balance_of(w, NULL);
+    for (int i = 0; i < 3; i++) tnet_step(ws, 1);
+    CHECK_STR(slot_state(long_id, w, &mine, st), "open");
+    CHECK_EQ_U64(balance_of(w, &locked), before); /* never staked (a claim past its window: slashed) */
+    CHECK_EQ_U64(locked, 0);
+    CHECK_CONTAINS(logs, "is more than its submit window");
+    post_train(poster, STEPS, 2, short_id);
+    for (int i = 0; i < 50 && !mine; i++) {
+        tnet_step(ws, 1);
+        slot_state(short_id, w, &mine, st);
+    }
+    CHECK_MSG(mine, "the task of %d steps was not claimed (slot %s)", STEPS, st);
+    balance_of(w, &locked);
+    CHECK_EQ_U64(locked, STAKE_UNITS);
+    CHECK_STR(slot_state(long_id, w, &mine, st), "open");
+    gt_agent_free(poster), gt_agent_free(w);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (start_node()) {
@@ -317,6 +414,7 @@ int main(void) {
         return 1;
     }
     RUN(test_train_task);
+    RUN(test_train_window);
     tnet_stop(home, node_pid, dir);
     gt_free(dataset);
     return gt_test_finish();
