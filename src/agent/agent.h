@@ -263,6 +263,9 @@ typedef struct gt_task_terms {
  * longest job so far plus GT_AGENT_SUBMIT_MARGIN_MS. */
 #define GT_AGENT_CLAIM_MIN_MS 3000
 #define GT_AGENT_SUBMIT_MARGIN_MS 1000
+/* A node's blob upload quota per account when the node does not report it
+ * (an older node): api.h's GT_API_BLOB_QUOTA_BYTES, its default. */
+#define GT_AGENT_BLOB_QUOTA_DEFAULT (256ull * 1024 * 1024)
 
 /* Uploads the spec blob and posts the task from this agent's wallet;
  * task_id gets its id. May be called from any thread (it uses a client of

@@ -287,6 +287,10 @@ int gt_client_account(gt_client *c, const gt_addr *a, gt_client_acct *out, gt_er
         (rc = units_field(j, "locked", &out->locked_units, err)) ||
         (rc = units_field(j, "unbonding", &out->unbonding_units, err)) || (rc = units_field(j, "nonce", &out->nonce, err))) {
     }
+    /* Both or neither: a node that reports its blob quota reports the usage with it. */
+    if (!rc && json_object_get(j, "blobQuota") && !(rc = units_field(j, "blobQuota", &out->blob_quota_bytes, err)) &&
+        !(rc = units_field(j, "blobBytes", &out->blob_used_bytes, err)))
+        out->blob_known = 1;
     json_decref(j);
     return rc;
 }

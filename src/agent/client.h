@@ -70,6 +70,10 @@ int gt_client_format12_height(gt_client *c, uint64_t *height, gt_err *err);
 typedef struct gt_client_acct {
     uint64_t balance_units, staked_units, locked_units, unbonding_units;
     uint64_t nonce;
+    /* The node's blob store: bytes of new blobs this account has uploaded there (counted over its whole
+     * life) and the quota they count against; blob_known 0 when the node does not say (an older node). */
+    uint64_t blob_used_bytes, blob_quota_bytes;
+    int blob_known;
 } gt_client_acct;
 int gt_client_account(gt_client *c, const gt_addr *a, gt_client_acct *out, gt_err *err);
 /* Height of the newest block. */

@@ -118,7 +118,7 @@ static int train_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     return gt_train_task_parse(job->spec, &t, err);
 }
 
-/* ---- Before a claim: the window (the worker's stake is at risk). */
+/* ---- Before a claim: the window and the quota (the worker's stake is at risk in both). */
 
 /* Microseconds since t0 (gt_now_s), at least 1. */
 static uint64_t us_since(double t0) {
@@ -217,14 +217,37 @@ static int window_fits(const gt_job *job, const gt_train_task *t, const ag_train
                       est_ms, (unsigned long long)sp->micro_us, need_ms, (long long)submit_s);
 }
 
+/* 0 when the checkpoints the work uploads (steps / every of the base's size)
+ * and the manifest fit what is left of this agent's blob quota on its node;
+ * else ELIMIT saying why: the worker would stake, train and then be refused
+ * the uploads. The node's count is read now (it grows with every upload);
+ * a node that does not report it is taken to have the default quota. */
+static int quota_fits(gt_agent *a, const gt_train_task *t, const ag_train_speed *sp, gt_err *err) {
+    gt_client_acct acc;
+    int rc = gt_client_account(a->client, &a->addr, &acc, err);
+    if (rc) return gt_err_wrap(err, "reading this agent's blob quota");
+    uint64_t quota = acc.blob_known ? acc.blob_quota_bytes : GT_AGENT_BLOB_QUOTA_DEFAULT;
+    uint64_t used = acc.blob_known ? acc.blob_used_bytes : 0, n = (uint64_t)(t->steps / t->every);
+    uint64_t need = n * sp->ckpt_bytes + GT_TRAIN_TASK_MANIFEST_MAX_BYTES;
+    if (used <= quota && need <= quota - used) return 0;
+    return gt_err_set(err, GT_ELIMIT, "its %llu checkpoints of %llu bytes and the manifest need up to %llu bytes of "
+                      "uploads; this agent has used %llu of its %llu-byte blob quota on the node: it could not "
+                      "submit", (unsigned long long)n, (unsigned long long)sp->ckpt_bytes, (unsigned long long)need,
+                      (unsigned long long)used, (unsigned long long)quota);
+}
+
 /* Whether this agent would stake on the task: its steps can be trained in
- * the submit window at its measured speed. */
+ * the submit window at its measured speed, and the checkpoints fit its
+ * remaining blob quota (a poster's CLI checks a fresh account's quota at
+ * post; a task posted over HTTP, or a worker with uploads behind it, is
+ * checked here). */
 static int train_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
     gt_train_task t;
     ag_train_speed sp;
     int rc = gt_train_task_parse(job->spec, &t, err);
     if (!rc) rc = train_speed(a, &t, &sp, err);
     if (!rc) rc = window_fits(job, &t, &sp, err);
+    if (!rc) rc = quota_fits(a, &t, &sp, err);
     return rc;
 }
 

@@ -17,6 +17,7 @@
  * whole: nothing of it is applied. Transfers, stakes, payments, funding and
  * labelling are taken as on any node. */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "crypto/addr.h"
 #include "ledger/seed.h"
 #include "market/market.h"
+#include "store/quota.h"
 #include "work/work.h"
 
 /* See api_impl.h. "seed" is the draw seed the block reveals (keccak256 of it
@@ -328,13 +330,21 @@ void gt_h_action_get(gt_req *r, gt_resp *o) {
     gt_resp_json(o, 200, j);
 }
 
-/* GET /v1/accounts/{address}. An address never seen reads as all zero. */
+/* A byte count as a JSON integer (INT64_MAX at most: the quota may be set to UINT64_MAX). */
+static json_t *bytes_json(uint64_t n) { return json_integer(n > INT64_MAX ? INT64_MAX : (json_int_t)n); }
+
+/* GET /v1/accounts/{address}. An address never seen reads as all zero.
+ * blobBytes and blobQuota are this node's blob store's count of the
+ * account's uploads and the quota they count against: a worker checks
+ * before it stakes on work whose results it must upload (a train task's
+ * checkpoints) that they fit (agent/skill_train.c). */
 void gt_h_account(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
     gt_addr addr;
     gt_account acc;
     gt_reader *rd;
+    uint64_t blob_used = 0;
     if (gt_req_only_query(r, allowed, &err) || gt_param_addr(r->m.params[0], "address", &addr, &err) ||
         !(rd = gt_req_reader(r, &err)) || gt_ledger_account(rd->ro, &addr, &acc, &err)) {
         gt_resp_err(o, &err);
@@ -342,10 +352,15 @@ void gt_h_account(gt_req *r, gt_resp *o) {
     }
     char as[43];
     gt_addr_to_str(&addr, as);
-    gt_resp_json(o, 200,
-                 json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance", u64_str(acc.balance), "staked",
-                           u64_str(acc.staked), "locked", u64_str(acc.locked), "unbonding", u64_str(acc.unbonding),
-                           "nonce", (json_int_t)acc.nonce));
+    json_t *j = json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance", u64_str(acc.balance), "staked",
+                          u64_str(acc.staked), "locked", u64_str(acc.locked), "unbonding", u64_str(acc.unbonding),
+                          "nonce", (json_int_t)acc.nonce);
+    /* A usage file the store cannot read leaves the two out (the ledger's answer stands; an upload says why). */
+    if (j && !gt_blob_usage(r->node->blob_dir, &addr, &blob_used, NULL)) {
+        json_object_set_new(j, "blobBytes", bytes_json(blob_used));
+        json_object_set_new(j, "blobQuota", bytes_json(r->node->cfg.blob_quota_bytes));
+    }
+    gt_resp_json(o, 200, j);
 }
 
 /* GET /v1/head: the newest block. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/agent.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/file.h"
@@ -112,6 +113,9 @@ static int check_as_worker(const gt_task_train_opts *o, gt_train_task *t, const 
             s0 + 1, s0 + t->steps, t->run.opt.total_steps);
     return 0;
 }
+
+/* The agent assumes the default of a node that does not report its quota. */
+_Static_assert(GT_AGENT_BLOB_QUOTA_DEFAULT == GT_API_BLOB_QUOTA_BYTES, "the agent's and the node's default blob quota");
 
 /* The worker uploads N / K checkpoints of the base's size (the same shapes)
  * as blobs: more bytes than an account may ever bring to a node of default

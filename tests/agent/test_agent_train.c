@@ -40,6 +40,7 @@
 #include "ledger/rules.h"
 #include "market/market.h"
 #include "store/blob.h"
+#include "store/quota.h"
 #include "train/bpe.h"
 #include "work/train_task.h"
 #include "work/work.h"
@@ -407,6 +408,53 @@ static void test_train_window(void) {
     gt_agent_free(poster), gt_agent_free(w);
 }
 
+/* Counts `bytes` of blob uploads against a's quota on the node, as the
+ * node's store does for each upload (its usage file, read at every upload
+ * and account read): a worker with that much uploaded before. */
+static void use_quota(const gt_agent *a, uint64_t bytes) {
+    char blobs[96];
+    gt_err err = {0};
+    snprintf(blobs, sizeof blobs, "%s/blobs", home);
+    CHECK_MSG(gt_blob_usage_add(blobs, gt_agent_address(a), bytes, &err) == 0, "usage: %s", err.msg);
+}
+
+/* Workers who have used most of their blob quota: one with less room left
+ * than the task's checkpoints need does not claim it (it used to claim,
+ * train, be refused the uploads and lose its stake); one with room does.
+ * The node reports the usage and the quota with the account. */
+static void test_train_quota(void) {
+    gt_agent *poster = make("t-poster", 0), *full = make("t-full", GT_ROLE_WORKER),
+             *roomy = make("t-roomy", GT_ROLE_WORKER), *ws[1] = {full};
+    const uint64_t quota = 256ull << 20; /* the node's default */
+    uint8_t id[32];
+    char st[32];
+    int mine = 0;
+    uint64_t locked = 1;
+    gt_client_acct acc = {0};
+    if (!poster || !full || !roomy) return;
+    use_quota(full, quota - (1u << 20)); /* 1 MiB left: 4 checkpoints of 337 KiB need more */
+    use_quota(roomy, quota - (8u << 20));
+    CHECK(gt_client_account(dir, gt_agent_address(full), &acc, NULL) == 0);
+    CHECK(acc.blob_known);
+    CHECK_EQ_U64(acc.blob_quota_bytes, quota);
+    CHECK_EQ_U64(acc.blob_used_bytes, quota - (1u << 20));
+    post_train(poster, STEPS, 3, id); /* 3 micro-batches a step: new checkpoints (a stored blob costs no quota) */
+    logs[0] = 0;
+    uint64_t before = balance_of(full, NULL);
+    for (int i = 0; i < 3; i++) tnet_step(ws, 1);
+    CHECK_STR(slot_state(id, full, &mine, st), "open");
+    CHECK_EQ_U64(balance_of(full, &locked), before);
+    CHECK_EQ_U64(locked, 0);
+    CHECK_CONTAINS(logs, "it could not submit");
+    ws[0] = roomy;
+    for (int i = 0; i < 50 && !mine; i++) {
+        tnet_step(ws, 1);
+        slot_state(id, roomy, &mine, st);
+    }
+    CHECK_MSG(mine, "the worker with room in its quota did not claim (slot %s)", st);
+    gt_agent_free(poster), gt_agent_free(full), gt_agent_free(roomy);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (start_node()) {
@@ -415,6 +463,7 @@ int main(void) {
     }
     RUN(test_train_task);
     RUN(test_train_window);
+    RUN(test_train_quota);
     tnet_stop(home, node_pid, dir);
     gt_free(dataset);
     return gt_test_finish();
