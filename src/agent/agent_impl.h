@@ -87,6 +87,7 @@ struct gt_agent {
     int claim_held;     /* the last claim pass was held back for a reveal (said once) */
     int seals_known;    /* a full judging pass has counted them (the first step runs one before it claims) */
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
+    uint64_t rerun_ms_max; /* longest re-execution so far (a verifier's or a judge's): the reveal guard's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
     gt_agent_memo memo[GT_AGENT_MEMO];
@@ -101,7 +102,7 @@ void ag_llm_free(struct gt_llm *l);
 
 /* ---- Shared by agent.c and agent_verify.c. */
 enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK, MEMO_CHECK, MEMO_PUBLISH,
-       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED, MEMO_SEALED, MEMO_WAIT };
+       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED, MEMO_SEALED, MEMO_WAIT, MEMO_HELD };
 
 /* The fields of every slot action: each is set when the kind has it. */
 typedef struct slot_args {

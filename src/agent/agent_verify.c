@@ -19,6 +19,7 @@
 #include "agent/skill_generate.h"
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "base/progress.h"
 #include "store/blob.h"
 #include "work/work.h"
 
@@ -71,6 +72,55 @@ static int64_t copied_from(const json_t *task, const json_t *spec, const json_t 
     return -1;
 }
 
+/* ---- The reveal guard: a re-execution never runs past a reveal of this agent's sealed votes. */
+
+/* Notes the time a re-execution started at t0 took (the guard's measure). */
+static void rerun_took(gt_agent *a, double t0) {
+    uint64_t ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
+    if (ms > a->rerun_ms_max) a->rerun_ms_max = ms;
+}
+
+/* How long a re-execution may take as the guard reckons it: twice the
+ * longest so far plus a margin, at least GT_AGENT_CLAIM_MIN_MS. */
+static uint64_t rerun_need_ms(const gt_agent *a) {
+    uint64_t need_ms = 2 * a->rerun_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
+    return need_ms < GT_AGENT_CLAIM_MIN_MS ? GT_AGENT_CLAIM_MIN_MS : need_ms;
+}
+
+/* A round this agent just committed in: its reveal deadline is not known
+ * until a pass reads the sealed round, but it is no earlier than the
+ * round's deadline before the seal (its commit window's end), which the
+ * guard takes meanwhile. */
+static void seal_sent_in(gt_agent *a, const json_t *round_obj) {
+    json_int_t by = json_integer_value(json_object_get(round_obj, "deadline"));
+    if (by > 0 && (!a->reveal_by_seen || (uint64_t)by < a->reveal_by_seen)) a->reveal_by_seen = (uint64_t)by;
+}
+
+/* 1 when a re-execution of (task, slot, attempt) started now could run past
+ * the earliest reveal deadline of this agent's sealed votes (the last full
+ * pass's, or one this pass has read since): it is put off to a later pass.
+ * Why: one thread re-executes and reveals, so a long re-execution started
+ * while a commitment waited for its reveal window left it unrevealed,
+ * slashed like a losing vote. Putting one off costs no stake (a judge that
+ * has not committed has bonded nothing); the pass goes on and reveals what
+ * is due, and a reveal not yet due waits for its window. Said once a slot. */
+static int rerun_held(gt_agent *a, const uint8_t id[32], uint64_t slot, uint64_t attempt) {
+    uint64_t by = a->reveal_by_s, height, now_s;
+    char h[16];
+    if (a->reveal_by_seen && (!by || a->reveal_by_seen < by)) by = a->reveal_by_seen;
+    if (atomic_load(&a->seals_open) <= 0 || !by) return 0;
+    if (!gt_client_head(a->client, &height, &now_s, NULL) &&
+        (now_s >= by || now_s + (rerun_need_ms(a) + 999) / 1000 < by))
+        return 0; /* past (nothing left to reveal), or far enough */
+    if (!ag_memo_find(a, id, slot, attempt, MEMO_HELD)) {
+        ag_memo_put(a, id, slot, attempt, MEMO_HELD, 0);
+        gt_agent_logf(a, "puts off re-running task %s slot %llu: a re-run of up to %llu ms could run past the reveal "
+                      "of its sealed vote due by block time %llu", ag_short_id(id, h), (unsigned long long)slot,
+                      (unsigned long long)rerun_need_ms(a), (unsigned long long)by);
+    }
+    return 1;
+}
+
 /* Runs the skill on the slot's result: v gets the verdict, *sent is 1 when
  * the skill's judge sent it itself. A quorum panel's member (panel) votes
  * yes or no on the whole result, sealed: the skill's verify decides, never
@@ -86,6 +136,7 @@ static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const u
     size_t len = 0;
     char rid[72];
     int rc = 0;
+    double t0 = gt_now_s();
     *sent = 0;
     gt_blob_id_format(result, rid);
     if (!sk || (!sk->verify && (panel || !sk->judge)))
@@ -111,6 +162,7 @@ static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const u
     } else if (!rc) {
         rc = sk->verify(a, &job, bytes, len, v, e);
     }
+    rerun_took(a, t0);
     gt_free(bytes);
     json_decref(spec);
     return rc;
@@ -134,6 +186,8 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         v.accept = 0;
         v.score = 0;
         snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
+    } else if (rerun_held(a, id, slot, attempt)) {
+        return; /* asked again next pass */
     } else if ((rc = check_slot(a, task, sl, result, honest_only, &v, &sent, &e))) {
         if (rc == GT_SKILL_LATER) return; /* asked again next pass */
         switch (verify_failure(rc, honest_only)) {
@@ -157,6 +211,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         ag_action_failed(a, honest_only ? "sealed vote" : "verdict", id, slot, &e);
         return;
     }
+    if (honest_only && !sent) seal_sent_in(a, sl);
     ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
     (*acted)++;
     ag_count(a, &a->stats.verified);
@@ -243,6 +298,7 @@ static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_ski
     size_t len = 0;
     char rid[72];
     int rc = 0;
+    double t0 = gt_now_s();
     if (!sk->verify && !(use_vote && sk->vote)) return gt_err_set(e, GT_EUNSUPPORTED, "no skill to re-run this kind");
     *sent = 0;
     if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
@@ -264,6 +320,7 @@ static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_ski
     } else if (!rc) {
         rc = sk->verify(a, &job, bytes, len, v, e);
     }
+    rerun_took(a, t0);
     gt_free(bytes);
     json_decref(spec);
     return rc;
@@ -299,7 +356,7 @@ static void precheck_slot(gt_agent *a, const json_t *task, const json_t *sl, con
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     if (sk->vote || !sk->verify || (policy && !strcmp(policy, "quorum")) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK))
+        ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK) || rerun_held(a, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
     gt_skill_verdict v = {0};
@@ -348,7 +405,7 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     json_t *d = json_object_get(sl, "dispute");
     char h[16];
     if (voted(a, json_object_get(d, "votes")) || ag_seal_has(a, d) || !on_panel(a, d) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_VOTE))
+        ag_memo_find(a, id, slot, attempt, MEMO_VOTE) || rerun_held(a, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
     gt_skill_verdict v = {0};
@@ -356,7 +413,8 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     int sent = 0, rc = sealed_eval ? ag_eval_seal_verdict(a, task, sl, &v, &e)
                                    : dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
     /* A skill whose vote hook sent the vote (eval: the co-sign) voted in the clear. */
-    if (!rc && !sent) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e);
+    if (!rc && !sent && !(rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e)))
+        seal_sent_in(a, d);
     if (rc == GT_SKILL_LATER || (rc && verify_failure(rc, 1) == VF_RETRY)) {
         gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
         if (mv) mv->what = 0; /* again next pass */
@@ -417,13 +475,16 @@ static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, in
     uint8_t id[32], result[32];
     char h[16];
     if (gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_CHECK))
+        ag_memo_find(a, id, slot, attempt, MEMO_CHECK) || rerun_held(a, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_CHECK, 0);
     gt_skill_verdict v = {0};
     gt_err e = {0};
+    double t0 = gt_now_s();
     int rc = ag_eval_seal_verdict(a, task, sl, &v, &e);
-    if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e);
+    rerun_took(a, t0);
+    if (!rc && !(rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e)))
+        seal_sent_in(a, sl);
     if (rc) {
         gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_CHECK); /* NULL if the ring forgot it */
         /* Not yet (a held-out draw's block: the panel is seated at the claim,

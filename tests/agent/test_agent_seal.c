@@ -17,6 +17,7 @@
  *    balance (gt_market_audit) and every account adds up to what was minted:
  *    supply conserved. */
 #include <assert.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -385,6 +386,100 @@ static void test_slow_judge_claims_after_reveal(void) {
     gt_agent_free(worker);
 }
 
+/* gt_agent_run in a thread of its own (the judge below: its slow re-runs hold up no one else). */
+typedef struct runner {
+    gt_agent *a;
+    volatile int stop;
+    int rc;
+} runner;
+
+static void *run_agent(void *arg) {
+    runner *r = arg;
+    gt_err err = {0};
+    r->rc = gt_agent_run(r->a, &r->stop, &err);
+    if (r->rc) fprintf(stderr, "gt_agent_run: %s\n", err.msg);
+    return NULL;
+}
+
+/* Steps ag[0..n) until slot 0 of id is in state want (or 30 s); 1 if it is. */
+static int until_state(gt_agent **ag, int n, const uint8_t id[32], const char *want) {
+    int there = 0;
+    for (int pass = 0; pass < 600 && !there; pass++) {
+        step_all(ag, n);
+        json_t *task = NULL, *sl = slot0(id, &task);
+        there = !strcmp(json_string_value(json_object_get(sl, "state")) ?: "", want);
+        json_decref(task);
+        if (!there) usleep(50000);
+    }
+    return there;
+}
+
+/* Steps ag[0..n) until the judge's stats count one more vote than base's (or 30 s); 1 if they do. */
+static int until_voted(gt_agent **ag, int n, gt_agent *judge, const gt_agent_stats *base) {
+    gt_agent_stats st = *base;
+    for (int pass = 0; pass < 600 && st.votes == base->votes; pass++) {
+        step_all(ag, n);
+        gt_agent_stats_get(judge, &st);
+        usleep(50000);
+    }
+    return st.votes > base->votes;
+}
+
+/* A judge whose re-runs are slow (its blob reads held by the proxy; it
+ * learns so on a first dispute, 6 s) commits a sealed vote on dispute d1,
+ * whose reveal is not due before its commit window ends (a staked member
+ * never acts); task d2 is rejected right after, and its re-run (the
+ * validators' pre-check, or the dispute's) would take 12 s, longer than
+ * what is left of d1's windows (10 s in all). The judge puts it off,
+ * reveals when d1's window opens, then re-runs (too late to vote on d2: it
+ * bonds nothing there). It used to re-run at once, its one thread held past
+ * d1's reveal deadline: the commitment was left unrevealed and its bond
+ * lost. */
+static void test_judge_reveals_before_slow_rerun(void) {
+    gt_agent *judge = val[2]; /* s-v3, through the proxy */
+    gt_agent *r1 = make("j-rejecter1", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *r2 = make("j-rejecter2", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *w1 = make("j-worker1", GT_ROLE_WORKER, 0), *w2 = make("j-worker2", GT_ROLE_WORKER, 0);
+    gt_agent *idle = make("j-idle", 0, 0);
+    gt_agent *all[] = {r1, r2, w1, w2, val[0], val[1]}, *d1_side[] = {w1, val[0], val[1]};
+    gt_key ik;
+    gt_err err = {0};
+    key_for("j-idle", &ik);
+    amount_args stake = {2000000, {{0}}}; /* a small weight: the others' votes still decide */
+    CHECK_MSG(gt_client_act(dir, &ik, &gt_kind_stake, fill_amount, &stake, NULL, NULL, &err) == 0, "stake: %s",
+              err.msg);
+    gt_agent_set_roles(judge, GT_ROLE_VALIDATOR);
+    runner r = {.a = judge};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, run_agent, &r) == 0);
+    uint8_t d0[32], d1[32], d2[32];
+    proxy.delay_ms = 6000;
+    fpx_break(&proxy, "GET /v1/blobs/", FPX_DELAY, 1);
+    if (!post(r1, 0, 0, d0)) CHECK(until_complete(all, 6, d0));
+    uint64_t before = total_of(judge);
+    gt_agent_stats base, st;
+    gt_agent_stats_get(judge, &base);
+    /* d2 worked, not judged yet; d1 worked, rejected, disputed, up to the judge's commitment. */
+    if (post(r2, 0, 0, d2)) return;
+    CHECK(until_state(&w2, 1, d2, "submitted"));
+    if (post(r1, 0, 0, d1)) return;
+    CHECK(until_state(&w1, 1, d1, "submitted"));
+    CHECK(until_state(&r1, 1, d1, "rejected"));
+    CHECK(until_voted(d1_side, 3, judge, &base));
+    proxy.delay_ms = 12000; /* its next re-run */
+    fpx_break(&proxy, "GET /v1/blobs/", FPX_DELAY, 1);
+    CHECK(until_complete(all, 6, d1));
+    CHECK(until_complete(all, 6, d2));
+    r.stop = 1;
+    pthread_join(th, NULL);
+    fpx_break(&proxy, "", 0, 0);
+    gt_agent_stats_get(judge, &st);
+    CHECK_EQ_U64(st.reveals, base.reveals + 1);
+    CHECK_MSG(total_of(judge) > before, "the judge holds %llu, had %llu", (unsigned long long)total_of(judge),
+              (unsigned long long)before); /* its share of d1's rejection bond, no bond lost */
+    gt_agent_free(r1), gt_agent_free(r2), gt_agent_free(w1), gt_agent_free(w2), gt_agent_free(idle);
+}
+
 /* The ledger replays, the market's books balance, supply is what was minted. */
 static void check_ledger(void) {
     char db[128];
@@ -437,6 +532,7 @@ int main(void) {
     RUN(test_dispute_commit_past_listing);
     RUN(test_quorum_sealed);
     RUN(test_slow_judge_claims_after_reveal);
+    RUN(test_judge_reveals_before_slow_rerun);
     for (int i = 0; i < 3; i++) gt_agent_free(val[i]);
     fpx_stop(&proxy);
     gt_client_free(dir);
