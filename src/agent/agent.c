@@ -197,6 +197,7 @@ void gt_agent_free(gt_agent *a) {
     gt_client_free(a->client);
     gt_oai_free(a->oai);
     gt_key_wipe(&a->key);
+    gt_buf_free(&a->kept.bytes);
     pthread_mutex_destroy(&a->stats_mu);
     gt_free(a);
 }

@@ -207,6 +207,7 @@ typedef struct gt_agent_stats {
     uint64_t disputes_opened, conceded, votes, subcontracts, errors;
     uint64_t cosigns, datasets_published;
     uint64_t reveals; /* sealed votes opened (votes counts the commitments and plain votes) */
+    uint64_t work_runs; /* times a skill's work ran for a claimed slot (a submit tried again does not run it) */
 } gt_agent_stats;
 
 /* Makes an agent signing with key (copied) and talking to the node at

@@ -9,6 +9,7 @@
 #include "agent/agent.h"
 #include "agent/oai.h"
 #include "agent/pay.h"
+#include "base/buf.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "market/market.h"
@@ -48,6 +49,18 @@ typedef struct ag_train_speed {
     int set;
 } ag_train_speed;
 #define GT_AGENT_TRAIN_SPEEDS 8
+
+/* The result the worker made for a claimed slot, kept until it is submitted
+ * (agent_worker.c): a submit (or its upload) that failed for a passing
+ * reason is sent again on a later pass without the work run again. One:
+ * the worker holds one job in flight. */
+typedef struct ag_kept_result {
+    uint8_t task[32];
+    uint64_t slot, attempt;
+    gt_buf bytes;
+    char rid[72]; /* its blob id once uploaded ("" before) */
+    int set;
+} ag_kept_result;
 
 struct gt_agent {
     int list_pages;  /* pages a task listing reads (gt_agent_config.list_pages) */
@@ -93,6 +106,7 @@ struct gt_agent {
     gt_agent_memo memo[GT_AGENT_MEMO];
     unsigned memo_next;
     ag_train_speed train_speeds[GT_AGENT_TRAIN_SPEEDS]; /* a ring (the worker's thread only) */
+    ag_kept_result kept; /* the worker's thread only */
     unsigned train_speed_next;
 };
 

@@ -27,30 +27,63 @@ static const char *ag_tokens(const json_t *o, const char *field, char out[GT_AMO
     return gt_agent_json_units(o, field, &u, NULL) ? "?" : gt_amount_format(u, out);
 }
 
-/* Makes the result of a loaded job and submits it: the skill's own action
- * (sk->submit), or its work uploaded and sent with task_submit. rid gets the
- * result blob's id, result its bytes, *len its size. 0 or an error. */
-static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, char rid[72], uint8_t result[32],
-                           size_t *len, gt_err *e) {
-    gt_buf out = GT_BUF_INIT;
+/* Forgets the kept result. */
+static void kept_clear(ag_kept_result *k) {
+    gt_buf_free(&k->bytes);
+    memset(k, 0, sizeof *k);
+}
+
+/* Runs the job's work (or the garbage fault's) into the kept result for
+ * (task, slot, attempt); counted in work_runs, its time in job_ms_max (the
+ * claim policy's measure: a submit tried again later is quick). */
+static int make_result(gt_agent *a, const gt_skill *sk, const gt_job *job, uint64_t attempt, gt_err *e) {
+    ag_kept_result *k = &a->kept;
+    double t0 = gt_now_s();
     int rc;
+    kept_clear(k);
+    if (a->faults & GT_FAULT_GARBAGE) {
+        rc = gt_buf_append_str(&k->bytes, "{\"garbage\":\"this worker did not run the model\"}");
+    } else {
+        rc = sk->work(a, job, &k->bytes, e);
+        ag_count(a, &a->stats.work_runs);
+    }
+    uint64_t took_ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
+    if (took_ms > a->job_ms_max) a->job_ms_max = took_ms;
+    if (rc) return kept_clear(k), rc;
+    memcpy(k->task, job->task_id, 32);
+    k->slot = job->slot, k->attempt = attempt, k->set = 1;
+    return 0;
+}
+
+/* Makes the result of a loaded job and submits it: the skill's own action
+ * (sk->submit), or its work uploaded and sent with task_submit. The work's
+ * result is kept until it is submitted: a transient failure of the upload
+ * or the submit is retried on a later pass with the same bytes, not a new
+ * run of the work (which a train task's steps make long: it used to run it
+ * all again, tests/agent/test_agent_faults.c test_submit_retried). rid gets
+ * the result blob's id, result its hash, *len its size. 0 or an error. */
+static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, uint64_t attempt, char rid[72],
+                           uint8_t result[32], size_t *len, gt_err *e) {
+    ag_kept_result *k = &a->kept;
+    int rc = 0;
     if (sk->submit && !(a->faults & GT_FAULT_GARBAGE)) {
         /* The skill's own action is the submission (eval: the attestation). */
         rc = sk->submit(a, job, rid, len, e);
         return rc ? rc : gt_blob_id_parse(rid, result, e);
     }
-    if (a->faults & GT_FAULT_GARBAGE)
-        rc = gt_buf_append_str(&out, "{\"garbage\":\"this worker did not run the model\"}");
-    else
-        rc = sk->work(a, job, &out, e);
-    *len = out.len;
-    if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, e);
-    if (!rc) rc = gt_blob_id_parse(rid, result, e);
+    if (!k->set || memcmp(k->task, job->task_id, 32) || k->slot != job->slot || k->attempt != attempt)
+        rc = make_result(a, sk, job, attempt, e);
+    if (!rc && !k->rid[0])
+        rc = gt_client_blob_put(a->client, k->bytes.data ? k->bytes.data : (const uint8_t *)"", k->bytes.len, k->rid,
+                                e);
+    if (rc) k->rid[0] = 0;
+    *len = k->bytes.len;
+    if (!rc) memcpy(rid, k->rid, sizeof k->rid), rc = gt_blob_id_parse(rid, result, e);
     if (!rc) {
         slot_args s = {job->task_id, job->slot, result, NULL, 0, 0};
         rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, e);
     }
-    gt_buf_free(&out);
+    if (!rc || !ag_transient(rc)) kept_clear(k); /* submitted, or refused for good: nothing to send again */
     return rc;
 }
 
@@ -73,7 +106,7 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     int rc = ag_load_job(a, task, slot, &job, &spec, &e);
     const gt_skill *sk = rc ? NULL : ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
-    if (!rc) rc = make_and_submit(a, sk, &job, rid, result, &len, &e);
+    if (!rc) rc = make_and_submit(a, sk, &job, attempt, rid, result, &len, &e);
     if (rc == GT_SKILL_LATER) { /* not yet (a held-out eval's draw block): next pass, said once */
         if (!ag_memo_find(a, job.task_id, slot, attempt, MEMO_WAIT)) {
             ag_memo_put(a, job.task_id, slot, attempt, MEMO_WAIT, 0);

@@ -103,7 +103,9 @@ static void post(gt_agent *poster, uint8_t id[32]) {
 }
 
 /* The submit refused on its way once, then the settle once: each is sent
- * again on a later pass; the worker is paid its bounty and keeps its stake. */
+ * again on a later pass; the worker is paid its bounty and keeps its stake.
+ * The work ran once: the retried submit sends the result it kept (it used
+ * to run the work again, which on a long job could outlast the window). */
 static void test_submit_retried(void) {
     gt_agent *poster = make("fposter", url, GT_ROLE_POSTER, 0);
     gt_agent *worker = make("fworker", proxy.url, GT_ROLE_WORKER, 0);
@@ -116,6 +118,10 @@ static void test_submit_retried(void) {
     CHECK_STR(step_until(all, 2, id, "paid"), "paid");
     CHECK_EQ_INT(atomic_load(&proxy.hits), 2);
     CHECK_EQ_U64(balance(worker), before + 3000000);
+    gt_agent_stats st;
+    gt_agent_stats_get(worker, &st);
+    CHECK_EQ_U64(st.work_runs, 1);
+    CHECK_EQ_U64(st.submitted, 1);
     gt_agent_free(poster);
     gt_agent_free(worker);
 }
