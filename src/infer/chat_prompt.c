@@ -278,18 +278,36 @@ static const chat_special *spells_special(const gt_chat_prompt *p, const char *t
     return NULL;
 }
 
-/* The length of a turn marker at t[at] (before end), or 0: "<|...|>" (up to
- * 64 bytes, no white space), or a name of up to 32 letters, digits, '_' and
- * '-' (a letter first) in "<...>", "</...>", "<<...>>", "<</...>>", "[...]"
- * or "[/...]": the shapes chat templates give their markers. */
+/* The bytes of a marker's bar at s (n bytes): 1 for '|', 3 for U+FF5C
+ * (the full-width bar of DeepSeek's "<\uff5cUser\uff5c>"), else 0. */
+static size_t bar_len(const char *s, size_t n) {
+    if (n >= 1 && s[0] == '|') return 1;
+    return n >= 3 && !memcmp(s, "\xef\xbd\x9c", 3) ? 3 : 0;
+}
+
+/* The length of a "<|...|>" marker at s (n bytes), its bars '|' or U+FF5C,
+ * its inside up to 64 bytes of no white space nor '<', '>' (UTF-8 allowed:
+ * "<\uff5cend\u2581of\u2581sentence\uff5c>"), or 0. */
+static size_t barred_len(const char *s, size_t n) {
+    size_t b = n >= 2 && s[0] == '<' ? bar_len(s + 1, n - 1) : 0;
+    if (!b) return 0;
+    for (size_t k = 1 + b; k < n && k < 1 + b + 64; k++) {
+        size_t e = bar_len(s + k, n - k);
+        if (e && k + e < n && s[k + e] == '>') return k > 1 + b ? k + e + 1 : 0;
+        unsigned char c = (unsigned char)s[k];
+        if ((!isgraph(c) && c < 0x80) || c == '<' || c == '>') return 0;
+    }
+    return 0;
+}
+
+/* The length of a turn marker at t[at] (before end), or 0: "<|...|>"
+ * (barred_len), or a name of up to 32 letters, digits, '_' and '-' (a
+ * letter first) in "<...>", "</...>", "<<...>>", "<</...>>", "[...]" or
+ * "[/...]": the shapes chat templates give their markers. */
 static size_t marker_len(const char *t, size_t at, size_t end) {
     const char *s = t + at;
     size_t n = end - at, k = 1;
-    if (n >= 5 && s[0] == '<' && s[1] == '|') {
-        for (k = 2; k + 1 < n && k < 64 && isgraph((unsigned char)s[k]) && s[k] != '<' && s[k] != '>'; k++)
-            if (s[k] == '|' && s[k + 1] == '>') return k > 2 ? k + 2 : 0;
-        return 0;
-    }
+    if (n >= 2 && s[0] == '<' && bar_len(s + 1, n - 1)) return barred_len(s, n);
     char close = s[0] == '<' ? '>' : s[0] == '[' ? ']' : 0;
     int twice = close == '>' && n > 1 && s[1] == '<';
     if (!close) return 0;
