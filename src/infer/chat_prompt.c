@@ -327,12 +327,40 @@ static int spans_hold(const char *t, const size_t *sp, size_t n_spans, size_t at
     return 0;
 }
 
+/* The tools and tool calls the client gave, as JSON text (*out; "" when
+ * none): the template renders them into its own text. 0 or GT_ENOMEM. */
+static int client_text(const json_t *messages, const json_t *tools, gt_buf *out) {
+    size_t i;
+    const json_t *m;
+    int oom = 0;
+    json_array_foreach(messages, i, m) {
+        const json_t *calls = json_object_get(m, "tool_calls"), *id = json_object_get(m, "tool_call_id");
+        char *t = calls ? json_dumps(calls, JSON_COMPACT) : NULL;
+        oom = oom || (calls && !t) || (t && gt_buf_append_str(out, t)) ||
+              (json_is_string(id) && gt_buf_append(out, json_string_value(id), json_string_length(id)));
+        free(t);
+    }
+    char *t = tools ? json_dumps(tools, JSON_COMPACT) : NULL;
+    oom = oom || (tools && !t) || (t && gt_buf_append_str(out, t));
+    free(t);
+    return oom ? GT_ENOMEM : 0;
+}
+
+/* Whether s[0..m), marker-shaped in the rendered text outside the
+ * messages, is the template's: markup in a tool or a call's arguments (an
+ * agent's <div>) that the template's own text never spells is the
+ * client's, not a turn marker. */
+static int template_marker(const gt_chat_prompt *p, const gt_buf *client, const char *s, size_t m) {
+    return !client->len || !memmem(client->data, client->len, s, m) || gt_chat_tmpl_spells(p->tmpl, s, m);
+}
+
 /* Refuses a prompt where a message's text spells a marker that the template
  * wrote as text (the vocabulary has no control token for it): tokenized
  * alike, the message would forge a turn the model cannot tell from the
  * template's. Each distinct marker is looked for once (the first 32 kept:
  * a turn's markers repeat at every turn). */
-static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, gt_err *err) {
+static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, const gt_buf *client,
+                           gt_err *err) {
     const char *t = text->len ? (const char *)text->data : "";
     const size_t *sp = (const size_t *)(const void *)spans->data;
     size_t n_spans = spans->len / (2 * sizeof(size_t)), next = 0, at = 0, seen[32][2], n_seen = 0;
@@ -348,7 +376,7 @@ static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt
             continue;
         }
         while (k < n_seen && (seen[k][1] != m || memcmp(t + seen[k][0], t + at, m))) k++;
-        if (k == n_seen && spans_hold(t, sp, n_spans, at, m))
+        if (k == n_seen && spans_hold(t, sp, n_spans, at, m) && template_marker(p, client, t + at, m))
             return gt_err_set(err, GT_EINVAL, "a message's text holds %.*s, which the chat template writes as text "
                               "(this model's vocabulary has no control token for it), so it would forge a turn; "
                               "remove it", (int)m, t + at);
@@ -399,7 +427,7 @@ int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, c
                               size_t max_tokens, gt_buf *ids, size_t *n_over, gt_err *err) {
     assert(p && ids && n_over);
     *n_over = 0;
-    gt_buf r = GT_BUF_INIT, text = GT_BUF_INIT, spans = GT_BUF_INIT;
+    gt_buf r = GT_BUF_INIT, text = GT_BUF_INIT, spans = GT_BUF_INIT, client = GT_BUF_INIT;
     size_t have = ids->len / sizeof(int32_t);
     tok_budget b = {.max_n = max_tokens > SIZE_MAX - have ? SIZE_MAX : have + max_tokens};
     int rc = check_messages(messages, err);
@@ -409,7 +437,8 @@ int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, c
     if (!rc && (rc = gt_chat_tmpl_render(p->tmpl, vars, now_unix, &r, err)))
         rc = rc == GT_ENOMEM ? rc : GT_EINVAL; /* the template refused this conversation */
     if (!rc) rc = substitute(&r, messages, &text, &spans, err);
-    if (!rc) rc = no_text_markers(p, &text, &spans, err);
+    if (!rc && client_text(messages, tools, &client)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = no_text_markers(p, &text, &spans, &client, err);
     /* The rendered text's length alone may show it cannot fit: its control
      * tokens are vocabulary texts, and the pieces between them are
      * tokenized as they stand, so gt_tokenize_min_tokens bounds the whole. */
@@ -425,5 +454,6 @@ int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, c
     gt_buf_free(&r);
     gt_buf_free(&text);
     gt_buf_free(&spans);
+    gt_buf_free(&client);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* chat_template.c: the chat template's parser (Jinja subset, see
  * chat_template.h): the lexer's tokens (chat_template_lex.c) into the tree of
  * chat_template_impl.h. The evaluator is chat_template_eval.c. */
+#define _GNU_SOURCE /* memmem */
 #include "infer/chat_template.h"
 
 #include <assert.h>
@@ -643,6 +644,15 @@ static int parse_template(parser *ps) {
 }
 
 /* ---- the API ---- */
+
+int gt_chat_tmpl_spells(const gt_chat_tmpl *t, const char *s, size_t n) {
+    assert(t && s);
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        const json_t *lit = t->nodes[i]->lit;
+        if (json_is_string(lit) && memmem(json_string_value(lit), json_string_length(lit), s, n)) return 1;
+    }
+    return 0;
+}
 
 void gt_chat_tmpl_free(gt_chat_tmpl *t) {
     if (!t) return;
