@@ -179,27 +179,38 @@ static int writer_check(gt_blob_writer *w, uint8_t hash[32], gt_err *err) {
 
 static int check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t *size, gt_err *err);
 
+/* Moves the damaged file at path into dir/tmp (made if it is not there: a
+ * store moved without it), so that the next upload of its blob is written.
+ * 0, or errno: the file then stays, and every re-upload would meet it. */
+static int set_aside(const char *dir, const char *canon, const char *path) {
+    char tmpdir[BLOB_PATH_MAX + 8], aside[BLOB_PATH_MAX + 80];
+    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir);
+    snprintf(aside, sizeof aside, "%s/damaged-%.24s", tmpdir, canon + 7);
+    if (mkdir(tmpdir, 0755) != 0 && errno != EEXIST) return errno;
+    return rename(path, aside) != 0 ? errno : 0;
+}
+
 /* Commit of a known blob's writer (its bytes checked by writer_check): the
  * stored copy must be whole. A damaged or missing one cannot be replaced
  * from bytes that were not kept, so a damaged file is moved into dir/tmp
  * (gone at the next start, gt_blob_clean_tmp) and the uploader told to
  * send it again, which stores it as a new blob. */
 static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_err *err) {
-    char canon[GT_BLOB_ID_BYTES], aside[BLOB_PATH_MAX + 80];
+    char canon[GT_BLOB_ID_BYTES];
     gt_blob_id_format(hash, canon);
     pthread_mutex_lock(&commit_mu);
-    int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0, e = 0;
     uint64_t size = 0;
     gt_err why = {0};
     if (f < 0) rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s went missing during the upload, whose "
                                "bytes were not kept (the blob was known at its start): upload it again", canon);
-    else if (check_fd(f, path, hash, &size, &why)) {
-        snprintf(aside, sizeof aside, "%s/tmp/damaged-%.24s", w->dir, canon + 7);
-        (void)rename(path, aside);
+    else if (check_fd(f, path, hash, &size, &why) && (e = set_aside(w->dir, canon, path)))
+        rc = gt_err_set(err, GT_EIO, "the node's copy of blob %s is damaged (%s) and cannot be set aside: %s",
+                        canon, why.msg, strerror(e));
+    else if (why.code)
         rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
                         "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
                         why.msg);
-    }
     pthread_mutex_unlock(&commit_mu);
     if (f >= 0) close(f);
     return rc;
