@@ -192,7 +192,9 @@ static int set_aside(const char *dir, const char *canon, const char *path) {
 
 /* Commit of a known blob's writer (its bytes checked by writer_check): the
  * stored copy must be whole. A damaged or missing one cannot be replaced
- * from bytes that were not kept, so a damaged file is moved into dir/tmp
+ * from bytes that were not kept, so a damaged file (one check_fd reads
+ * through and finds wrong, GT_EINVAL; a read or memory failure finds
+ * nothing, and a whole copy must stay in the store) is moved into dir/tmp
  * (gone at the next start, gt_blob_clean_tmp) and the uploader told to
  * send it again, which stores it as a new blob. */
 static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_err *err) {
@@ -204,10 +206,12 @@ static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *p
     gt_err why = {0};
     if (f < 0) rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s went missing during the upload, whose "
                                "bytes were not kept (the blob was known at its start): upload it again", canon);
-    else if (check_fd(f, path, hash, &size, &why) && (e = set_aside(w->dir, canon, path)))
+    else if (check_fd(f, path, hash, &size, &why) != GT_EINVAL) /* 0, or not read through: not found damaged */
+        rc = why.code ? gt_err_set(err, why.code, "checking the node's copy of blob %s: %s", canon, why.msg) : 0;
+    else if ((e = set_aside(w->dir, canon, path)))
         rc = gt_err_set(err, GT_EIO, "the node's copy of blob %s is damaged (%s) and cannot be set aside: %s",
                         canon, why.msg, strerror(e));
-    else if (why.code)
+    else
         rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
                         "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
                         why.msg);

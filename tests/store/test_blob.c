@@ -225,6 +225,29 @@ static void test_known_damaged_set_aside(void) {
     CHECK_EQ_INT(commit_known_of(body, sizeof body, &err), 0);
 }
 
+/* A known blob's commit that cannot read the stored copy through (out of
+ * memory here; a read error alike) has not found it damaged: the copy, whole,
+ * stays where it is. It was set aside as damaged, out of the store, and
+ * charged to whoever uploaded it next. */
+static void test_known_check_failure_keeps_copy(void) {
+    const char body[] = "a whole blob that a failed check must not move";
+    char id[GT_BLOB_ID_BYTES], path[256];
+    uint8_t h[32];
+    gt_err err = {0};
+    gt_blob_writer *w = NULL;
+    CHECK_EQ_INT(gt_blob_put(dir, body, sizeof body, id, &err), 0);
+    snprintf(path, sizeof path, "%s/%.2s/%s", dir, id + 7, id + 9);
+    gt_sha256(body, sizeof body, h);
+    CHECK_EQ_INT(gt_blob_writer_open_known(dir, sizeof body, h, &w, &err), 0);
+    CHECK_EQ_INT(gt_blob_writer_write(w, body, sizeof body, &err), 0);
+    gt_alloc_fail_after(0);
+    int rc = gt_blob_writer_commit(w, NULL, NULL, id, NULL, &err);
+    gt_alloc_fail_after(-1);
+    CHECK(rc != 0);
+    CHECK_EQ_INT(access(path, F_OK), 0); /* was moved into tmp as damaged */
+    CHECK_EQ_INT(commit_known_of(body, sizeof body, &err), 0);
+}
+
 int main(void) {
     strcpy(dir, "/tmp/gt_blob_testXXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -235,6 +258,7 @@ int main(void) {
     RUN(test_open);
     RUN(test_concurrent);
     RUN(test_known_damaged_set_aside);
+    RUN(test_known_check_failure_keeps_copy);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 6), dir);
     if (system(cmd) != 0) return 1;
