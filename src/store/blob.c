@@ -403,7 +403,8 @@ int gt_blob_clean_tmp(const char *dir, gt_err *err) {
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "upload-", 7)) continue; /* only what writers make */
+        /* only what writers make, and damaged copies a known blob's commit set aside */
+        if (strncmp(e->d_name, "upload-", 7) && strncmp(e->d_name, "damaged-", 8)) continue;
         snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
         if (unlink(path) == 0) removed++;
     }

@@ -92,8 +92,9 @@ int gt_blob_writer_commit(gt_blob_writer *w, gt_blob_admit_fn admit, void *arg, 
                           int *is_new, gt_err *err);
 /* Drops an upload: closes and removes the temp file, frees w. Accepts NULL. */
 void gt_blob_writer_abort(gt_blob_writer *w);
-/* Removes every file in dir/tmp: uploads a crash cut short. Returns how
- * many were removed, or a negative GT_E* code. */
+/* Removes every file in dir/tmp: uploads a crash cut short, and damaged
+ * copies set aside (gt_blob_writer_open_known). Returns how many were
+ * removed, or a negative GT_E* code. */
 int gt_blob_clean_tmp(const char *dir, gt_err *err);
 
 #endif

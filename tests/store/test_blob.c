@@ -248,6 +248,24 @@ static void test_known_check_failure_keeps_copy(void) {
     CHECK_EQ_INT(commit_known_of(body, sizeof body, &err), 0);
 }
 
+/* A damaged copy set aside into tmp is gone at the next start, as the
+ * set-aside promises (gt_blob_clean_tmp removed only upload-* files: the
+ * damaged-* ones stayed for good, up to 16 MiB each). */
+static void test_set_aside_cleaned(void) {
+    const char body[] = "a blob set aside, then cleaned";
+    char id[GT_BLOB_ID_BYTES], path[256], aside[256];
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_blob_put(dir, body, sizeof body, id, &err), 0);
+    snprintf(path, sizeof path, "%s/%.2s/%s", dir, id + 7, id + 9);
+    snprintf(aside, sizeof aside, "%s/tmp/damaged-%.24s", dir, id + 7);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f && fputc('X', f) != EOF && fclose(f) == 0);
+    CHECK_EQ_INT(commit_known_of(body, sizeof body, &err), GT_ESTATE);
+    CHECK_EQ_INT(access(aside, F_OK), 0);
+    CHECK(gt_blob_clean_tmp(dir, &err) >= 1);
+    CHECK(access(aside, F_OK) != 0); /* was kept */
+}
+
 int main(void) {
     strcpy(dir, "/tmp/gt_blob_testXXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -259,6 +277,7 @@ int main(void) {
     RUN(test_concurrent);
     RUN(test_known_damaged_set_aside);
     RUN(test_known_check_failure_keeps_copy);
+    RUN(test_set_aside_cleaned);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 6), dir);
     if (system(cmd) != 0) return 1;
