@@ -225,6 +225,28 @@ static void test_tool_markup_not_a_marker(void) {
     gt_serve_stop(s);
 }
 
+/* A multi-turn conversation as `gotong chat` keeps it with Qwen3's
+ * template: the assistant's earlier answer holds its <think>...</think>
+ * (the template writes neither before the last user turn), and so may the
+ * user's next line: it renders, on a vocabulary with Qwen's control tokens
+ * and on one without them. */
+static void test_qwen3_thinking_history(void) {
+    const char *models[] = {QWEN, QWEN2_NO_TEMPLATE};
+    for (int k = 0; k < 2; k++) {
+        gt_err err = {0};
+        gt_serve *s = start(gt_fixture(models[k]), QWEN3, &err);
+        CHECK_MSG(s != NULL, "%s", err.msg);
+        if (!s) continue;
+        gt_buf ids = GT_BUF_INIT;
+        const char *ms = "[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"hi\"},"
+                         "{\"role\":\"assistant\",\"content\":\"<think>\\nhmm\\n</think>\\n\\nHello!\"},"
+                         "{\"role\":\"user\",\"content\":\"why the <think> tags? /no_think\"}]";
+        CHECK_MSG(prompt_ids(s, ms, &ids, &err) == 0, "%s: %s", models[k], err.msg);
+        gt_buf_free(&ids);
+        gt_serve_stop(s);
+    }
+}
+
 /* DeepSeek-R1's markers (<BAR User BAR>, with full-width bars) are text
  * to a vocabulary without them: a message spelling one is refused like
  * <|im_start|> (it went into the prompt as the template's own turn). */
@@ -351,6 +373,7 @@ int main(void) {
     RUN(test_message_cannot_forge_turns);
     RUN(test_text_markers_refused);
     RUN(test_tool_markup_not_a_marker);
+    RUN(test_qwen3_thinking_history);
     RUN(test_fullwidth_markers_refused);
     RUN(test_gguf_template_and_fallback);
     RUN(test_refused_templates);
