@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,13 +321,6 @@ static size_t marker_len(const char *t, size_t at, size_t end) {
     return k;
 }
 
-/* Whether a message's text (a span of t) holds t[at..at+m). */
-static int spans_hold(const char *t, const size_t *sp, size_t n_spans, size_t at, size_t m) {
-    for (size_t k = 0; k < n_spans; k++)
-        if (memmem(t + sp[2 * k], sp[2 * k + 1] - sp[2 * k], t + at, m)) return 1;
-    return 0;
-}
-
 /* The tools and tool calls the client gave, as JSON text (*out; "" when
  * none): the template renders them into its own text. 0 or GT_ENOMEM. */
 static int client_text(const json_t *messages, const json_t *tools, gt_buf *out) {
@@ -346,44 +340,141 @@ static int client_text(const json_t *messages, const json_t *tools, gt_buf *out)
     return oom ? GT_ENOMEM : 0;
 }
 
-/* Whether s[0..m), marker-shaped in the rendered text outside the
- * messages, is the template's: markup in a tool or a call's arguments (an
- * agent's <div>) that the template's own text never spells is the
- * client's, not a turn marker. */
-static int template_marker(const gt_chat_prompt *p, const gt_buf *client, const char *s, size_t m) {
-    return !client->len || !memmem(client->data, client->len, s, m) || gt_chat_tmpl_spells(p->tmpl, s, m);
+/* The distinct markers of the template's text (outside the messages),
+ * each with where else it was found (MK_IN_*): a hash set, so that each
+ * text is searched once whatever the number of markers (one search of
+ * every message per marker took 13 s on a 1 MiB request). */
+enum { MK_IN_MSG = 1, MK_IN_CLIENT = 2, MK_IN_TMPL = 4, MK_MAX_LEN = 128 };
+typedef struct marker_entry {
+    size_t at, len; /* in the prompt's text */
+    unsigned where;
+} marker_entry;
+typedef struct marker_set {
+    const char *t;
+    marker_entry *e;
+    size_t n, cap;
+    uint32_t *slot;   /* entry index + 1; 0: empty */
+    size_t n_slots;   /* a power of two, at least twice n */
+    uint64_t lens[2]; /* bit l-1: a marker of l bytes */
+} marker_set;
+
+#define FNV_INIT 0xcbf29ce484222325ull
+static uint64_t fnv_step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ull; }
+
+static uint64_t fnv(const char *s, size_t n) {
+    uint64_t h = FNV_INIT;
+    for (size_t i = 0; i < n; i++) h = fnv_step(h, (unsigned char)s[i]);
+    return h;
 }
 
-/* Refuses a prompt where a message's text spells a marker that the template
- * wrote as text (the vocabulary has no control token for it): tokenized
- * alike, the message would forge a turn the model cannot tell from the
- * template's. Each distinct marker is looked for once (the first 32 kept:
- * a turn's markers repeat at every turn). */
-static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, const gt_buf *client,
-                           gt_err *err) {
-    const char *t = text->len ? (const char *)text->data : "";
-    const size_t *sp = (const size_t *)(const void *)spans->data;
-    size_t n_spans = spans->len / (2 * sizeof(size_t)), next = 0, at = 0, seen[32][2], n_seen = 0;
-    while (at < text->len) {
+/* The slot of s[0..n) (hash h) in ms: its entry's, or the empty one where
+ * it would go. */
+static size_t ms_slot(const marker_set *ms, const char *s, size_t n, uint64_t h) {
+    size_t k = (size_t)h & (ms->n_slots - 1);
+    while (ms->slot[k]) {
+        const marker_entry *e = &ms->e[ms->slot[k] - 1];
+        if (e->len == n && !memcmp(ms->t + e->at, s, n)) break;
+        k = (k + 1) & (ms->n_slots - 1);
+    }
+    return k;
+}
+
+/* Doubles ms's slots (or makes its first 256), placing every entry again. */
+static int ms_grow(marker_set *ms) {
+    size_t n = ms->n_slots ? 2 * ms->n_slots : 256;
+    uint32_t *slot = n <= UINT32_MAX ? gt_calloc(n, sizeof *slot) : NULL;
+    if (!slot) return GT_ENOMEM;
+    gt_free(ms->slot);
+    ms->slot = slot, ms->n_slots = n;
+    for (size_t i = 0; i < ms->n; i++) {
+        const char *s = ms->t + ms->e[i].at;
+        ms->slot[ms_slot(ms, s, ms->e[i].len, fnv(s, ms->e[i].len))] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* Adds the marker t[at..at+len) to ms unless it holds it. 0 or GT_ENOMEM. */
+static int ms_add(marker_set *ms, size_t at, size_t len) {
+    assert(len > 0 && len <= MK_MAX_LEN);
+    if (2 * (ms->n + 1) > ms->n_slots && ms_grow(ms)) return GT_ENOMEM;
+    size_t k = ms_slot(ms, ms->t + at, len, fnv(ms->t + at, len));
+    if (ms->slot[k]) return 0;
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? 2 * ms->cap : 64;
+        marker_entry *e = gt_realloc(ms->e, cap * sizeof *e);
+        if (!e) return GT_ENOMEM;
+        ms->e = e, ms->cap = cap;
+    }
+    ms->e[ms->n] = (marker_entry){at, len, 0};
+    ms->slot[k] = (uint32_t)++ms->n;
+    ms->lens[(len - 1) / 64] |= 1ull << ((len - 1) % 64);
+    return 0;
+}
+
+/* Marks flag on every marker of ms that s[0..n) holds: one pass, trying at
+ * each '<' or '[' (where every marker begins) each length ms holds. */
+static void ms_mark(marker_set *ms, const char *s, size_t n, unsigned flag) {
+    for (size_t i = 0; ms->n && i < n; i++) {
+        if (s[i] != '<' && s[i] != '[') continue;
+        uint64_t h = FNV_INIT;
+        for (size_t l = 1; l <= MK_MAX_LEN && i + l <= n; l++) {
+            h = fnv_step(h, (unsigned char)s[i + l - 1]);
+            if (!(ms->lens[(l - 1) / 64] >> ((l - 1) % 64) & 1)) continue;
+            size_t k = ms_slot(ms, s + i, l, h);
+            if (ms->slot[k]) ms->e[ms->slot[k] - 1].where |= flag;
+        }
+    }
+}
+
+/* Fills ms with the distinct markers of the rendered text ms->t (len
+ * bytes) outside the message spans sp; control tokens' texts are skipped
+ * (they go in by id). 0 or GT_ENOMEM. */
+static int ms_collect(const gt_chat_prompt *p, marker_set *ms, size_t len, const size_t *sp, size_t n_spans) {
+    const char *t = ms->t;
+    size_t next = 0, at = 0;
+    while (at < len) {
         if (next < n_spans && at >= sp[2 * next]) { /* a message's text */
             at = at > sp[2 * next + 1] ? at : sp[2 * next + 1], next++;
             continue;
         }
-        size_t end = next < n_spans ? sp[2 * next] : text->len, m = 0, k = 0;
+        size_t end = next < n_spans ? sp[2 * next] : len, m = 0;
         const chat_special *c = special_at(p, t, at, end);
         if (c || !(m = marker_len(t, at, end))) {
             at += c ? c->len : 1;
             continue;
         }
-        while (k < n_seen && (seen[k][1] != m || memcmp(t + seen[k][0], t + at, m))) k++;
-        if (k == n_seen && spans_hold(t, sp, n_spans, at, m) && template_marker(p, client, t + at, m))
-            return gt_err_set(err, GT_EINVAL, "a message's text holds %.*s, which the chat template writes as text "
-                              "(this model's vocabulary has no control token for it), so it would forge a turn; "
-                              "remove it", (int)m, t + at);
-        if (k == n_seen && n_seen < 32) seen[n_seen][0] = at, seen[n_seen][1] = m, n_seen++;
+        if (ms_add(ms, at, m)) return GT_ENOMEM;
         at += m;
     }
     return 0;
+}
+
+/* Refuses a prompt where a message's text spells a marker that the template
+ * wrote as text (the vocabulary has no control token for it): tokenized
+ * alike, the message would forge a turn the model cannot tell from the
+ * template's. Markup in a tool or a call's arguments (an agent's <div>),
+ * which the template renders as text too, is the client's, not a marker,
+ * unless the template's own text spells it. Named: the first in the text. */
+static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, const gt_buf *client,
+                           gt_err *err) {
+    marker_set ms = {.t = text->len ? (const char *)text->data : ""};
+    const size_t *sp = (const size_t *)(const void *)spans->data;
+    size_t n_spans = spans->len / (2 * sizeof(size_t)), i = 0, len = 0;
+    int rc = ms_collect(p, &ms, text->len, sp, n_spans);
+    for (size_t k = 0; !rc && k < n_spans; k++) ms_mark(&ms, ms.t + sp[2 * k], sp[2 * k + 1] - sp[2 * k], MK_IN_MSG);
+    if (!rc && client->len) ms_mark(&ms, (const char *)client->data, client->len, MK_IN_CLIENT);
+    for (const char *lit; !rc && client->len && (lit = gt_chat_tmpl_literal(p->tmpl, &i, &len));)
+        ms_mark(&ms, lit, len, MK_IN_TMPL);
+    for (size_t k = 0; !rc && k < ms.n; k++) {
+        const marker_entry *e = &ms.e[k];
+        if ((e->where & MK_IN_MSG) && (!(e->where & MK_IN_CLIENT) || (e->where & MK_IN_TMPL)))
+            rc = gt_err_set(err, GT_EINVAL, "a message's text holds %.*s, which the chat template writes as text "
+                            "(this model's vocabulary has no control token for it), so it would forge a turn; "
+                            "remove it", (int)e->len, ms.t + e->at);
+    }
+    gt_free(ms.e);
+    gt_free(ms.slot);
+    return rc == GT_ENOMEM ? gt_err_set(err, GT_ENOMEM, "out of memory") : rc;
 }
 
 /* The template writes tools and tool calls into the prompt itself (not as

@@ -1,7 +1,6 @@
 /* chat_template.c: the chat template's parser (Jinja subset, see
  * chat_template.h): the lexer's tokens (chat_template_lex.c) into the tree of
  * chat_template_impl.h. The evaluator is chat_template_eval.c. */
-#define _GNU_SOURCE /* memmem */
 #include "infer/chat_template.h"
 
 #include <assert.h>
@@ -645,13 +644,15 @@ static int parse_template(parser *ps) {
 
 /* ---- the API ---- */
 
-int gt_chat_tmpl_spells(const gt_chat_tmpl *t, const char *s, size_t n) {
-    assert(t && s);
-    for (size_t i = 0; i < t->n_nodes; i++) {
-        const json_t *lit = t->nodes[i]->lit;
-        if (json_is_string(lit) && memmem(json_string_value(lit), json_string_length(lit), s, n)) return 1;
+const char *gt_chat_tmpl_literal(const gt_chat_tmpl *t, size_t *i, size_t *len) {
+    assert(t && i && len);
+    for (; *i < t->n_nodes; (*i)++) {
+        const json_t *lit = t->nodes[*i]->lit;
+        if (!json_is_string(lit)) continue;
+        *len = json_string_length(lit);
+        return (*i)++, json_string_value(lit);
     }
-    return 0;
+    return NULL;
 }
 
 void gt_chat_tmpl_free(gt_chat_tmpl *t) {

@@ -70,10 +70,11 @@ typedef struct gt_chat_tmpl gt_chat_tmpl;
 int gt_chat_tmpl_parse(const char *src, size_t len, gt_chat_tmpl **out, gt_err *err);
 void gt_chat_tmpl_free(gt_chat_tmpl *t); /* accepts NULL */
 
-/* Whether the template's own text (its text between tags and its string
- * literals) holds s[0..n): a marker it writes, not one that came in with
- * the variables it renders (a tool's description, a call's arguments). */
-int gt_chat_tmpl_spells(const gt_chat_tmpl *t, const char *s, size_t n);
+/* The template's own texts (between tags, and its string literals), one a
+ * call from *i (0 first; advanced) with its length in *len; NULL after the
+ * last. What it writes itself, unlike what comes in with the variables it
+ * renders (a tool's description, a call's arguments). */
+const char *gt_chat_tmpl_literal(const gt_chat_tmpl *t, size_t *i, size_t *len);
 
 /* Renders t with the variables of vars (a JSON object) appended to out.
  * now_unix is what strftime_now formats (UTC). A raise_exception in the

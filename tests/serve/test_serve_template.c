@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -269,6 +270,37 @@ static void test_fullwidth_markers_refused(void) {
     gt_serve_stop(s);
 }
 
+/* The search for markers is linear in the request: tools whose text holds
+ * 32 distinct tags and then 100,000 "<b>" (each looked for again in every
+ * message: only 32 were remembered) beside 600 KB of message took 13 s of
+ * CPU here, a request under serve's 1 MiB body limit; it renders in well
+ * under 3 s now. */
+static void test_marker_scan_linear(void) {
+    gt_err err = {0};
+    gt_serve *s = start(gt_fixture(QWEN2_NO_TEMPLATE), QWEN25, &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    if (!s) return;
+    gt_buf desc = GT_BUF_INIT, user = GT_BUF_INIT, ids = GT_BUF_INIT;
+    for (int i = 0; i < 32; i++) gt_buf_printf(&desc, "<j%d>", i);
+    for (int i = 0; i < 100000; i++) gt_buf_append_str(&desc, "<b>");
+    for (int i = 0; i < 600000; i++) gt_buf_putc(&user, "x <"[i % 3]);
+    json_t *ms = json_pack("[{s:s,s:s%}]", "role", "user", "content", (const char *)user.data, (size_t)user.len);
+    json_t *tools = json_pack("[{s:s,s:{s:s,s:s%,s:{}}}]", "type", "function", "function", "name", "f", "description",
+                              (const char *)desc.data, (size_t)desc.len, "parameters");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK_EQ_INT(gt_chat_prompt_tokens(s->prompt, ms, tools, 0, &ids, &err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    CHECK_MSG(took < 3.0, "rendering took %.1f s", took);
+    json_decref(ms);
+    json_decref(tools);
+    gt_buf_free(&desc);
+    gt_buf_free(&user);
+    gt_buf_free(&ids);
+    gt_serve_stop(s);
+}
+
 /* Over HTTP, a chat request's prompt is the template's: usage.prompt_tokens
  * counts its ids; a conversation the template refuses is a 400 with the
  * template's message. */
@@ -375,6 +407,7 @@ int main(void) {
     RUN(test_tool_markup_not_a_marker);
     RUN(test_qwen3_thinking_history);
     RUN(test_fullwidth_markers_refused);
+    RUN(test_marker_scan_linear);
     RUN(test_gguf_template_and_fallback);
     RUN(test_refused_templates);
     RUN(test_http_uses_template);
