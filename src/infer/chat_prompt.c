@@ -454,7 +454,10 @@ static int ms_collect(const gt_chat_prompt *p, marker_set *ms, size_t len, const
  * alike, the message would forge a turn the model cannot tell from the
  * template's. Markup in a tool or a call's arguments (an agent's <div>),
  * which the template renders as text too, is the client's, not a marker,
- * unless the template's own text spells it. Named: the first in the text. */
+ * unless the template's own text spells it: then the tool or call is
+ * refused (rendered as it stands, it forges the turn as a message would,
+ * and one spelling a control token is refused too, no_forged_markers).
+ * Named: the first in the text. */
 static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, const gt_buf *client,
                            gt_err *err) {
     marker_set ms = {.t = text->len ? (const char *)text->data : ""};
@@ -466,11 +469,14 @@ static int no_text_markers(const gt_chat_prompt *p, const gt_buf *text, const gt
     for (const char *lit; !rc && client->len && (lit = gt_chat_tmpl_literal(p->tmpl, &i, &len));)
         ms_mark(&ms, lit, len, MK_IN_TMPL);
     for (size_t k = 0; !rc && k < ms.n; k++) {
-        const marker_entry *e = &ms.e[k];
-        if ((e->where & MK_IN_MSG) && (!(e->where & MK_IN_CLIENT) || (e->where & MK_IN_TMPL)))
-            rc = gt_err_set(err, GT_EINVAL, "a message's text holds %.*s, which the chat template writes as text "
-                            "(this model's vocabulary has no control token for it), so it would forge a turn; "
-                            "remove it", (int)e->len, ms.t + e->at);
+        unsigned w = ms.e[k].where;
+        const char *what = (w & MK_IN_MSG) && (!(w & MK_IN_CLIENT) || (w & MK_IN_TMPL)) ? "a message's text"
+                           : (w & MK_IN_CLIENT) && (w & MK_IN_TMPL)                      ? "a tool or a tool call"
+                                                                                         : NULL;
+        if (what)
+            rc = gt_err_set(err, GT_EINVAL, "%s holds %.*s, which the chat template writes as text (this model's "
+                            "vocabulary has no control token for it), so it would forge a turn; remove it", what,
+                            (int)ms.e[k].len, ms.t + ms.e[k].at);
     }
     gt_free(ms.e);
     gt_free(ms.slot);
