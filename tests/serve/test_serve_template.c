@@ -321,7 +321,10 @@ static void test_marker_scan_linear(void) {
     CHECK_EQ_INT(gt_chat_prompt_tokens(s->prompt, ms, tools, 0, &ids, &err), 0);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    CHECK_MSG(took < 3.0, "rendering took %.1f s", took);
+    /* No timed assertion (the house rule): the time is printed; the
+     * quadratic scan took 9.9 s of CPU here, the linear one 0.4 s. */
+    fprintf(stderr, "  32 + 100,000 tags beside a 600 KB message rendered and tokenized in %.2f s\n", took);
+    CHECK(ids.len > 600000 / 3 * sizeof(int32_t) / 4); /* the message's text is in the prompt */
     json_decref(ms);
     json_decref(tools);
     gt_buf_free(&desc);
