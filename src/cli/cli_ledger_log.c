@@ -251,16 +251,20 @@ static int ledger_backup(ledger_opts *o) {
     gt_block head;
     if (gt_ledger_backup(o->db, o->file, o->no_secret ? GT_BACKUP_NO_SECRET : 0, &head, &err))
         return gt_cli_fail(&err);
+    /* Said from the copy itself: a backup of a copy made --no-secret holds none either. */
+    gt_ledger *c = NULL;
+    int secret = gt_ledger_open(o->file, GT_LEDGER_READONLY, &c, &err) ? -1 : gt_ledger_has_secret(c);
+    gt_ledger_close(c);
+    if (secret < 0) secret = !o->no_secret; /* what was asked: the backup itself checked the copy */
     char h[67];
     hex32(head.hash, h);
     if (o->json)
         return gt_cli_json_out(json_pack("{s:b,s:s,s:I,s:s,s:b}", "ok", 1, "file", o->file, "height",
-                                         (json_int_t)head.height, "hash", h, "secret", !o->no_secret));
+                                         (json_int_t)head.height, "hash", h, "secret", secret));
     printf("backup %s: block %llu, hash %s; its block hashes, actions, state and supply check.\n%s\n", o->file,
            (unsigned long long)head.height, h,
-           o->no_secret ? "It holds no draw seed secret: a copy for `gotong ledger verify`, which no node will "
-                          "write on."
-                        : "It holds the node's draw seed secret (mode 0600): keep it private.");
+           !secret ? "It holds no draw seed secret: a copy for `gotong ledger verify`, which no node will extend."
+                   : "It holds the node's draw seed secret (mode 0600): keep it private.");
     return 0;
 }
 

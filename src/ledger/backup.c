@@ -195,6 +195,15 @@ static int read_secret(sqlite3 *db, const char *path, uint8_t out[32], gt_err *e
     return rc ? gt_err_set(err, GT_EDB, "the copy %s has no 32-byte seed secret to remove", path) : 0;
 }
 
+/* Whether db's meta has a row for key. */
+static int has_row(sqlite3 *db, const char *key) {
+    sqlite3_stmt *q = NULL;
+    int has = sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key=?", -1, &q, NULL) == SQLITE_OK &&
+              sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return has;
+}
+
 /* Whether the file at path holds the 32 bytes of secret anywhere: read
  * through in 1 MiB pieces that overlap by 31 bytes. -1 on a read error. */
 static int file_holds(const char *path, const uint8_t secret[32]) {
@@ -223,6 +232,10 @@ static int strip_secret(const char *path, gt_err *err) {
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK ? 0
              : gt_err_set(err, GT_EDB, "cannot open the copy %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
     if (!rc) rc = gt_ledger_modules_connect(db, err); /* VACUUM rebuilds indexes on their SQL functions */
+    if (!rc && !has_row(db, "seed_secret") && has_row(db, "seed_secret_removed")) { /* a copy of such a copy */
+        sqlite3_close(db);
+        return 0;
+    }
     if (!rc) rc = read_secret(db, path, secret, err);
     if (!rc && sqlite3_exec(db,
                             "PRAGMA journal_mode=OFF; PRAGMA secure_delete=ON;"

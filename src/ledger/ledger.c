@@ -435,6 +435,8 @@ static void kept_put(gt_kept_stmt *k, sqlite3_stmt *q, int own) {
     __atomic_store_n(&k->busy, 0, __ATOMIC_RELEASE);
 }
 
+int gt_ledger_has_secret(gt_ledger *l) { return meta_has(l, "seed_secret"); }
+
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
     if (l->readonly) return gt_block_row_read(l->db, -1, out, err);
     pthread_mutex_lock(&l->state_mu);

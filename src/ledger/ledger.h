@@ -227,6 +227,9 @@ void gt_ledger_set_time(gt_ledger *l, uint64_t time_s);
 uint64_t gt_ledger_now_s(gt_ledger *l);
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err);
+/* Whether the ledger holds its draw seed secret: 1, 0 (a copy made by
+ * `ledger backup --no-secret`), or -1 when meta cannot be read. */
+int gt_ledger_has_secret(gt_ledger *l);
 int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err);
 int gt_ledger_account(gt_ledger *l, const gt_addr *a, gt_account *out, gt_err *err);
 uint64_t gt_ledger_supply(gt_ledger *l);

@@ -203,6 +203,16 @@ static void test_backup_no_secret(void) {
     snprintf(args, sizeof args, "--home %s send --to %s 1 --password-file %s", home3, DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "has no draw seed secret");
+    /* A backup of that copy, with or without --no-secret, holds none either, and says so. */
+    char again[320];
+    snprintf(again, sizeof again, "%s/again.db", cli_tmp);
+    snprintf(args, sizeof args, "--home %s ledger backup %s --json", home3, again);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "\"secret\":false"); /* was true */
+    snprintf(again, sizeof again, "%s/again2.db", cli_tmp);
+    snprintf(args, sizeof args, "--home %s ledger backup %s --no-secret", home3, again);
+    CHECK_EQ_INT(gotong(args), 0); /* was refused: "no 32-byte seed secret to remove" */
+    CHECK_CONTAINS(out_s, "holds no draw seed secret");
 }
 
 static void test_backup(void) {
