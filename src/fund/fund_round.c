@@ -372,8 +372,9 @@ static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           "projectKind must be 1 (a published dataset), 2 (an evaluation) or 3 (a model trained by a"
                           " train task), got %llu",
                           (unsigned long long)kind);
-    if (r.projects >= GT_FUND_ROUND_MAX_PROJECTS)
-        return gt_err_set(err, GT_ELIMIT, "round %s… already has %d projects", h, GT_FUND_ROUND_MAX_PROJECTS);
+    if (r.projects >= GT_FUND_ROUND_MAX_PROJECTS) /* h filled here: the refusals above fill it only when they fire */
+        return gt_err_set(err, GT_ELIMIT, "round %s… already has %d projects",
+                          gt_fund_short(a->f[RE_ROUND].b32, h), GT_FUND_ROUND_MAX_PROJECTS);
     rc = kind == GT_FUND_PROJECT_MODEL ? model_owner(tx->db, a->f[RE_REF].b32, panel_rule(tx), &owner, err)
                                        : project_owner(tx->db, kind, a->f[RE_REF].b32, &owner, err);
     if (rc) return rc;
@@ -565,8 +566,8 @@ static int contribute_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
         return rc;
     if ((rc = add_contrib(tx->db, round, &a->from, project, amount, &is_new, err))) return rc;
     if (is_new && r.contribs >= GT_FUND_ROUND_MAX_CONTRIBUTIONS)
-        return gt_err_set(err, GT_ELIMIT, "round %s… already has %d contributions (contributor, project)", h,
-                          GT_FUND_ROUND_MAX_CONTRIBUTIONS);
+        return gt_err_set(err, GT_ELIMIT, "round %s… already has %d contributions (contributor, project)",
+                          gt_fund_short(round, h), GT_FUND_ROUND_MAX_CONTRIBUTIONS);
     if ((rc = add_totals(tx->db, round, project, amount, is_new, err))) return rc;
     if ((rc = gt_state_transfer(tx, &a->from, &payee, amount, err))) return rc;
     if (gt_buf_putc(&c->diff, FD_REC_CONTRIB) || gt_fund_rec_bytes(c, round, 32) ||
