@@ -149,6 +149,43 @@ static void test_epoch_squat(void) {
     done(l);
 }
 
+/* Contributions are paid to the project's owner at once, so the same tokens
+ * can be given again: a round's books (fd_rounds.contributed) are a sum of
+ * recycled amounts with no bound but each row's. X0 holds 2^62 base units
+ * and gives them three times (BOB and CAROL hand them back): the round's
+ * total is 3 * 2^62, past INT64_MAX. What the round is then: finalize must
+ * still settle it (its pool is escrowed) and the books must stay readable.
+ * Today the second 2^62 is taken and turns the total into a real number
+ * (SQLite's integer overflow), and from then on every contribution to the
+ * round is refused as a "damaged row": a holder of 2^62 base units (or one
+ * who recycles less that many times) freezes a round. Finalize holds: it
+ * does not read the total. */
+static void test_recycled_total(void) {
+    gt_ledger *l = world();
+    const uint64_t big = 1ull << 62;
+    CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(X0), big), 0);
+    uint8_t r[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 1000, r);
+    CHECK_EQ_INT(give(l, X0, r, 0, big), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "transfer", "{\"to\":\"%s\",\"amount\":%llu}", ad(X0), big), 0);
+    CHECK_EQ_INT(give(l, X0, r, 1, big), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "transfer", "{\"to\":\"%s\",\"amount\":%llu}", ad(X0 + 1), big), 0);
+    gt_result res;
+    int rc = fa(l, X0 + 1, NULL, &res, "fund_contribute", "{\"round\":\"%s\",\"project\":0,\"amount\":%llu}",
+                hx(r), big);
+    fprintf(stderr, "  a third 2^62 into the round: %d %s\n", rc, rc ? res.msg : "");
+    rc = fa(l, X0 + 2, NULL, &res, "fund_contribute", "{\"round\":\"%s\",\"project\":1,\"amount\":%llu}", hx(r),
+            TOKEN);
+    fprintf(stderr, "  then a plain contribution: %d %s\n", rc, rc ? res.msg : "");
+    /* the second 2^62 was taken and left the total a real number: every later one is refused as "damaged" */
+    OPEN(rc == 0, "recycled contributions overflow the round's total (a REAL in fd_rounds.contributed)");
+    skew += 1010;
+    rc = fa(l, CAROL, NULL, &res, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r));
+    fprintf(stderr, "  finalize: %d %s\n", rc, rc ? res.msg : "");
+    CHECK_EQ_INT(rc, 0);
+    done(l);
+}
+
 /* Applies action a to the closed ledger's store as a rule would, after sql
  * edits the store (both rolled back): what the refusal says when a round is
  * at a limit no test can reach by hand (256 projects, 20,000 contributions). */
@@ -211,6 +248,7 @@ int main(void) {
     RUN(test_late_attestation);
     RUN(test_poster_second_wallet_labels);
     RUN(test_epoch_squat);
+    RUN(test_recycled_total);
     RUN(test_limit_messages);
     return gt_test_finish();
 }
