@@ -149,6 +149,40 @@ static void test_epoch_squat(void) {
     done(l);
 }
 
+/* An issuer revokes after the window and attests again after finalize: the
+ * weights are read when the round is finalized (anyone, any time after
+ * endS), so an issuer allied with project 0's owner revokes the
+ * attestations of project 1's backers in the gap, the round is finalized
+ * with them weighing 0 (project 1 gets no match, project 0 the whole
+ * scaled pool), and the issuer attests them again (human_attest replaces a
+ * revoked row): nothing slashable was said, every backer is a human again.
+ * Two rounds, same contributions: one finalized at once (the honest
+ * figures), one after the revocations. */
+static void test_revoke_in_gap(void) {
+    gt_ledger *l = world();
+    uint64_t until = now_of(l) + 100000;
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(attest(l, V1, X0 + i, names[i], until), 0);
+    uint8_t honest[32], gamed[32];
+    round_open(l, GT_FUND_PAIRWISE, TOKEN, 10 * TOKEN, 1000, honest);
+    round_open(l, GT_FUND_PAIRWISE, TOKEN, 10 * TOKEN, 1000, gamed);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 4; i++) CHECK_EQ_INT(give(l, X0 + i, k ? gamed : honest, i / 2, TOKEN), 0);
+    skew += 1010;
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(honest)), 0);
+    for (int i = 2; i < 4; i++)
+        CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(X0 + i)), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(gamed)), 0);
+    for (int i = 2; i < 4; i++) CHECK_EQ_INT(attest(l, V1, X0 + i, names[i], until), 0); /* and back */
+    fprintf(stderr, "  matches finalized at once: %llu, %llu; after the issuer's revocations: %llu, %llu\n",
+            (unsigned long long)match_of(l, honest, 0), (unsigned long long)match_of(l, honest, 1),
+            (unsigned long long)match_of(l, gamed, 0), (unsigned long long)match_of(l, gamed, 1));
+    OPEN(match_of(l, gamed, 1) == match_of(l, honest, 1),
+         "a revocation between endS and finalize (undone after) takes a project's match");
+    done(l);
+}
+
 /* Contributions are paid to the project's owner at once, so the same tokens
  * can be given again: a round's books (fd_rounds.contributed) are a sum of
  * recycled amounts with no bound but each row's. X0 holds 2^62 base units
@@ -247,6 +281,7 @@ int main(void) {
     }
     RUN(test_late_attestation);
     RUN(test_poster_second_wallet_labels);
+    RUN(test_revoke_in_gap);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
     RUN(test_limit_messages);
