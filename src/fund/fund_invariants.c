@@ -10,6 +10,10 @@
  *                       lock holds exactly its unclaimed leaves
  *   fund-issuer-bond    an issuer's bond lock holds at most the minimum bond,
  *                       and nothing once withdrawn
+ *   fund-label-escrow   an open label task's lock (its id) holds every seat's
+ *                       pay for every item, owned by its poster, and each
+ *                       seat's bond lock holds the bond; a closed task's
+ *                       locks are empty (paid, burned or refunded)
  *
  * Each returns 0, GT_EINVAL with "invariant <name>: ..." or GT_EDB. */
 #include <assert.h>
@@ -18,6 +22,7 @@
 
 #include "fund/fund.h"
 #include "fund/fund_impl.h"
+#include "fund/label.h"
 
 /* Runs sql (no parameters); a row back means the invariant is broken. */
 static int none_of(sqlite3 *db, const char *sql, const char *name, gt_err *err) {
@@ -100,6 +105,68 @@ static int check_bonds(sqlite3 *db, gt_err *err) {
     return rc;
 }
 
+/* fund-label-escrow for the seats of task (open: each bond lock holds bond; closed: 0). */
+static int check_seat_bonds(sqlite3 *db, const uint8_t task[32], int open, int64_t bond, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db, "SELECT addr FROM fd_label_seats WHERE task=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr who;
+        uint8_t id[32];
+        int64_t have;
+        if (sqlite3_column_bytes(q, 0) != 20) {
+            rc = gt_err_set(err, GT_EINVAL, "invariant fund-label-escrow: a seat's address is not 20 bytes");
+            break;
+        }
+        memcpy(who.b, sqlite3_column_blob(q, 0), 20);
+        gt_fund_label_bond_lock(task, &who, id);
+        if ((rc = lock_amount(db, id, &have, err))) break;
+        if (have != (open ? bond : 0)) {
+            char h[19], a[43];
+            rc = gt_err_set(err, GT_EINVAL,
+                            "invariant fund-label-escrow: task %s…'s seat %s bonds %lld, expected %lld",
+                            gt_fund_short(task, h), gt_fund_addr(&who, a), (long long)have,
+                            (long long)(open ? bond : 0));
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* fund-label-escrow, task by task (seat bond lock ids are hashes). */
+static int check_labels(sqlite3 *db, gt_err *err) {
+    sqlite3_stmt *q;
+    _Static_assert(GT_LABEL_OPEN == 0, "the check's SQL says status=0 for an open task");
+    int rc = gt_fund_prepare(db,
+                             "SELECT t.id, t.status=0, t.pay*t.n_items*t.k, t.bond, COALESCE(k.amount,0),"
+                             " k.owner IS NULL OR k.owner=t.poster"
+                             " FROM fd_label_tasks t LEFT JOIN locks k ON k.id=t.id",
+                             &q, err);
+    if (rc) return rc;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        uint8_t task[32];
+        if (sqlite3_column_bytes(q, 0) != 32) {
+            rc = gt_err_set(err, GT_EINVAL, "invariant fund-label-escrow: a task's id is not 32 bytes");
+            break;
+        }
+        memcpy(task, sqlite3_column_blob(q, 0), 32);
+        int open = sqlite3_column_int(q, 1);
+        int64_t want = open ? sqlite3_column_int64(q, 2) : 0, have = sqlite3_column_int64(q, 4);
+        if (have != want || !sqlite3_column_int(q, 5)) {
+            char h[19];
+            rc = gt_err_set(err, GT_EINVAL,
+                            "invariant fund-label-escrow: task %s…'s escrow holds %lld, expected %lld%s",
+                            gt_fund_short(task, h), (long long)have, (long long)want,
+                            sqlite3_column_int(q, 5) ? "" : " (not its poster's)");
+            break;
+        }
+        rc = check_seat_bonds(db, task, open, sqlite3_column_int64(q, 3), err);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int gt_fund_check(gt_tx *tx, gt_err *err) {
     assert(tx && tx->db);
     sqlite3 *db = tx->db;
@@ -119,5 +186,6 @@ int gt_fund_check(gt_tx *tx, gt_err *err) {
                      " r.matched!=(SELECT COALESCE(SUM(match),0) FROM fd_projects p WHERE p.round=r.id)) LIMIT 1",
                      "fund-round-books", err);
     if (!rc) rc = check_epochs(db, err);
-    return rc ? rc : check_bonds(db, err);
+    if (!rc) rc = check_bonds(db, err);
+    return rc ? rc : check_labels(db, err);
 }
