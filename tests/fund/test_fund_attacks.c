@@ -271,6 +271,111 @@ static void test_limit_messages(void) {
     done(NULL);
 }
 
+/* The claim of who in a closed epoch (gt_fund_claim_get), or NULL. */
+typedef struct cl_arg {
+    uint64_t epoch;
+    const gt_addr *who;
+    json_t *out;
+} cl_arg;
+static int read_claim(void *arg, gt_tx *tx, gt_err *err) {
+    cl_arg *a = arg;
+    a->out = gt_fund_claim_get(tx->db, a->epoch, a->who, err);
+    return a->out ? 0 : -1;
+}
+static json_t *claim_view(gt_ledger *l, uint64_t epoch, int who) {
+    cl_arg a = {epoch, &A[who], NULL};
+    gt_err err = {0};
+    gt_ledger_read(l, read_claim, &a, &err);
+    return a.out;
+}
+
+/* Moves the clock so that the next block's time is exactly at_s (set_clock's
+ * formula: a refused action makes no block, so the head's time is no guide). */
+static void next_block_at(gt_ledger *l, uint64_t at_s) {
+    gt_block head;
+    if (gt_ledger_head(l, &head, NULL)) abort();
+    uint64_t next = 1700000000 + skew + head.height + 1;
+    CHECK(at_s >= next && at_s > head.time_s);
+    skew += at_s - next;
+}
+
+/* Attacks that held, as evidence: the last second of a window (a
+ * contribution in the block at endS - 1 counts, one at endS is refused; a
+ * finalize at endS - 1 is refused, at endS taken, a second refused); a
+ * project entered twice; matching dust (many 0.01-token contributions in a
+ * scaled round: the matches round down, the remainder returns to the
+ * creator, nothing is minted: the invariants run after every block); an
+ * airdrop claim with a proof one sibling too long, with another leaf's
+ * index, and for an index past the tree. */
+static void test_held(void) {
+    gt_ledger *l = world();
+    uint8_t r[32];
+    gt_result res;
+    round_open(l, GT_FUND_QF, 3 * TOKEN, 0, 100, r);
+    rd_arg ra = {r, NULL};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, read_round, &ra, &err), 0);
+    uint64_t end = (uint64_t)json_integer_value(json_object_get(ra.out, "endS"));
+    json_decref(ra.out);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), hx(job_b)),
+                 GT_EEXIST);
+    for (int i = 0; i < 12; i++) CHECK_EQ_INT(give(l, X0 + i, r, i % 2, GT_FUND_MIN_CONTRIBUTION + (uint64_t)i), 0);
+    next_block_at(l, end - 2);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "takes contributions until");
+    next_block_at(l, end - 1);
+    CHECK_EQ_INT(give(l, X0 + 12, r, 0, TOKEN), 0); /* the window's last second */
+    next_block_at(l, end);
+    CHECK_EQ_INT(fa(l, X0 + 13, NULL, &res, "fund_contribute", "{\"round\":\"%s\",\"project\":0,\"amount\":%llu}",
+                    hx(r), TOKEN),
+                 GT_ESTATE); /* a block at endS */
+    CHECK_CONTAINS(res.msg, "takes contributions only in");
+    uint64_t alice = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, X0 + 14, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "already finalized");
+    uint64_t m0 = match_of(l, r, 0), m1 = match_of(l, r, 1);
+    fprintf(stderr, "  dust round: matches %llu + %llu, %llu back to the creator, pool %llu\n", (unsigned long long)m0,
+            (unsigned long long)m1, (unsigned long long)(bal(l, ALICE) - alice), 3 * TOKEN);
+    CHECK_EQ_U64(m0 + m1 + (bal(l, ALICE) - alice), 3 * TOKEN);
+    /* an epoch with two earners (from format 10 their posters attested); claims with doctored proofs */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    for (int who = BOB; who <= CAROL; who++) {
+        json_t *c = claim_view(l, e, who);
+        CHECK(c != NULL);
+        if (!c) continue;
+        uint64_t idx = (uint64_t)json_integer_value(json_object_get(c, "index"));
+        uint64_t amt = strtoull(json_string_value(json_object_get(c, "amount")), NULL, 10);
+        char proof[64 * 3 + 1];
+        snprintf(proof, sizeof proof, "%s", json_string_value(json_object_get(c, "proofHex")));
+        char longer[sizeof proof + 64];
+        snprintf(longer, sizeof longer, "%s%s", proof, hx(job_b) + 2);
+        CHECK_EQ_INT(fa(l, who, NULL, &res, "airdrop_claim",
+                        "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}", e, idx, amt, longer),
+                     GT_EPERM);
+        CHECK_EQ_INT(fa(l, who, NULL, &res, "airdrop_claim",
+                        "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}", e, 1 - idx, amt, proof),
+                     GT_EPERM);
+        CHECK_EQ_INT(fa(l, who, NULL, &res, "airdrop_claim",
+                        "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}", e, 7ull, amt, proof),
+                     GT_EPERM);
+        CHECK_EQ_INT(fa(l, who, NULL, &res, "airdrop_claim",
+                        "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}", e, idx, amt, proof),
+                     0);
+        json_decref(c);
+    }
+    done(l);
+}
+
 /* Runs gt_fund_check on the closed ledger's store after sql (rolled back). */
 static int check_raw(const char *sql, gt_err *err) {
     sqlite3 *db;
@@ -358,5 +463,6 @@ int main(void) {
     RUN(test_recycled_total);
     RUN(test_limit_messages);
     RUN(test_label_escrow_invariant);
+    RUN(test_held);
     return gt_test_finish();
 }
