@@ -491,10 +491,11 @@ static json_t *height_json(uint64_t h) {
  * fields and type string; the head block's draw seed; format11Height,
  * the first block whose eval panel votes must be sealed, format12Height,
  * the first whose clear eval co-signs wait until their slot can no longer
- * be disputed, and format13Height, the first whose dataset_publish rows are
- * bounded by the samples its task paid for (each null when never: an older
- * ledger read as it is), which agents read to seal their votes and hold
- * their co-signs. */
+ * be disputed, format13Height, the first whose dataset_publish rows are
+ * bounded by the samples its task paid for, and format14Height, the first
+ * whose pairwise rounds weigh a contributor only through the nullifiers it
+ * recorded (each null when never: an older ledger read as it is), which
+ * agents read to seal their votes and hold their co-signs. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
@@ -536,12 +537,14 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
     json_t *seed_j = json_pack("{s:I,s:I,s:s,s:s}", "segmentBlocks", (json_int_t)GT_SEED_CHAIN_BLOCKS, "height",
                                (json_int_t)head.height, "seed", seed, "anchor", anchor);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o,s:o,s:o}", "chainId",
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o,s:o,s:o,s:o}",
+                           "chainId",
                            (json_int_t)g->chain_id, "genesisHash", salt, "authority", auth, "unbondingBlocks",
                            (json_int_t)g->unbonding_blocks, "genesisTime", (json_int_t)g->time_s, "windows",
                            "disputeS", (json_int_t)g->windows.dispute_s, "voteS", (json_int_t)g->windows.vote_s,
                            "revealS", (json_int_t)g->windows.reveal_s, "domain", "name", "gotong", "version", "1",
                            "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds, "seed", seed_j,
                            "format11Height", height_json(g->format11_height), "format12Height",
-                           height_json(g->format12_height), "format13Height", height_json(g->format13_height)));
+                           height_json(g->format12_height), "format13Height", height_json(g->format13_height),
+                           "format14Height", height_json(g->format14_height)));
 }

@@ -108,6 +108,15 @@ typedef struct gt_genesis {
      * heights the same when it came from before them); UINT64_MAX for an
      * older store opened read-only. */
     uint64_t format13_height;
+    /* The same for format 14's rule: a pairwise funding round weighs a
+     * contributor only through the attestations whose nullifiers it recorded
+     * in the round when it contributed (fund/fund_finalize.c), so a wallet
+     * attested after it gave -- one human's second wallet -- adds no pair;
+     * every block from it commits the six heights (ledger/block.c). 0 for a
+     * ledger created at format 14; the block after the head for one a
+     * writer's open upgraded (the older heights the same when it came from
+     * before them); UINT64_MAX for an older store opened read-only. */
+    uint64_t format14_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

@@ -132,7 +132,21 @@
  * those of format 12. Formats 6 to 12 open read-only as they are (no format
  * 13 height); for writing they are upgraded in place. An older binary
  * refuses a format 13 store (it lacks the rule). */
-#define GT_LEDGER_FORMAT 13
+/* Format 14: one stricter rule from a height, format14_height in meta
+ * (gt_genesis): a pairwise funding round weighs each contributor only
+ * through the attestations whose nullifiers it recorded in that round when
+ * it contributed, where format 13 took every attestation valid at the
+ * window's end, so one human gave from a wallet not yet attested (no
+ * nullifier to collide) and had it attested as the same person afterwards:
+ * two weighted wallets, a pair (fund/fund_finalize.c). From that height
+ * every block's state root commits format 14's height beside the older
+ * five (ledger/block.c). 0 for a new ledger; for one upgraded, the block
+ * after its head then (from format 12 or older in one go, the older heights
+ * the same). A meta row only: the tables are those of format 13. Formats 6
+ * to 13 open read-only as they are (no format 14 height); for writing they
+ * are upgraded in place. An older binary refuses a format 14 store (it
+ * lacks the rule). */
+#define GT_LEDGER_FORMAT 14
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

@@ -75,6 +75,8 @@ typedef struct gt_tx {
     uint64_t format12_height;
     /* The same for format 13's rule (ledger.h: gt_genesis.format13_height). */
     uint64_t format13_height;
+    /* The same for format 14's rule (ledger.h: gt_genesis.format14_height). */
+    uint64_t format14_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -127,17 +127,17 @@ static long long raw_int(const char *sql) {
 #define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
 
 /* A writer's ledger at path whose blocks are made as format `older` (8 to
- * 12) made them: the heights of the formats after it put far ahead before
+ * 13) made them: the heights of the formats after it put far ahead before
  * the first block, so no block commits the rules' heights (from format 10
  * on every block's state root does) nor runs the newer rules. */
 static gt_ledger *fresh_as_older(int older) {
-    assert(older >= 8 && older <= 12);
+    assert(older >= 8 && older <= 13);
     gt_ledger *l = fresh();
     gt_ledger_close(l);
     static const char *const keys[] = {"format9_height", "format10_height", "format11_height", "format12_height",
-                                       "format13_height"};
+                                       "format13_height", "format14_height"};
     char sql[160];
-    for (int f = older + 1; f <= 13; f++) {
+    for (int f = older + 1; f <= 14; f++) {
         snprintf(sql, sizeof sql, "UPDATE meta SET value=1000000 WHERE key='%s'", keys[f - 9]);
         raw_exec(sql);
     }
@@ -193,6 +193,7 @@ static void test_format7_backfilled(void) {
 #define SQL_FORMAT11_HEIGHT "SELECT value FROM meta WHERE key='format11_height'"
 #define SQL_FORMAT12_HEIGHT "SELECT value FROM meta WHERE key='format12_height'"
 #define SQL_FORMAT13_HEIGHT "SELECT value FROM meta WHERE key='format13_height'"
+#define SQL_FORMAT14_HEIGHT "SELECT value FROM meta WHERE key='format14_height'"
 
 /* Sets meta's format9_height on the store at path. */
 static void set_format9_height(long long height) {
@@ -229,7 +230,7 @@ static void test_format8_upgraded(void) {
     gt_ledger_close(l);
     raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec;"
              "DELETE FROM meta WHERE key IN ('format9_height','format10_height','format11_height',"
-             "'format12_height','format13_height'); UPDATE meta SET value=8 WHERE key='version'");
+             "'format12_height','format13_height','format14_height'); UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
@@ -238,6 +239,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format12_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
@@ -257,6 +259,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
@@ -296,7 +299,7 @@ static void as_left_by(int older, gt_block *before) {
 /* A ledger as format 9 left it (no format10_height nor format11_height; its
  * format9_height 0, as for one created at format 9): read as it is with no
  * format 10 or 11 height (read-only, and by `ledger verify`); a writer's
- * open makes it format 13, format 10's to 13's rules from the block after
+ * open makes it format 14, format 10's to 14's rules from the block after
  * its head, format 9's height kept, no block touched; a fresh ledger says 0
  * for both. */
 static void test_format9_upgraded(void) {
@@ -314,6 +317,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format12_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 9);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), -1);
@@ -326,6 +330,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
@@ -361,7 +366,7 @@ static void upgraded_tail(gt_ledger *l, const gt_block *before, const char *key)
 /* A ledger as format 10 left it (no format11_height; format 9's and 10's
  * heights 0, as for one created at format 10, so its blocks commit those
  * two heights): read as it is with no format 11 height (read-only, and by
- * `ledger verify`); a writer's open makes it format 13, format 11's to 13's rules
+ * `ledger verify`); a writer's open makes it format 14, format 11's to 14's rules
  * from the block after its head, the older heights kept, no block touched;
  * the blocks after it commit format 11's height too and the whole log
  * replays, but not once format 11's height is moved under a block that
@@ -390,13 +395,14 @@ static void test_format10_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     upgraded_tail(l, &before, "format11_height");
 }
 
 /* A ledger as format 11 left it (no format12_height; the older heights 0,
  * as for one created at format 11, so its blocks commit three heights):
  * read as it is with no format 12 height (read-only, and by `ledger
- * verify`); a writer's open makes it format 13, format 12's and 13's rules
+ * verify`); a writer's open makes it format 14, format 12's to 14's rules
  * from the block after its head, the older heights kept, no block touched; the
  * blocks after it commit format 12's height too and the whole log replays,
  * but not once format 12's height is moved under a block that committed
@@ -424,19 +430,20 @@ static void test_format11_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     upgraded_tail(l, &before, "format12_height");
 }
 
 /* A ledger as format 12 left it (no format13_height; the older heights 0,
  * as for one created at format 12, so its blocks commit four heights):
  * read as it is with no format 13 height (read-only, and by `ledger
- * verify`); a writer's open makes it format 13, format 13's rule from the
+ * verify`); a writer's open makes it format 14, format 13's and 14's rules from the
  * block after its head, the older heights kept, no block touched; the
  * blocks after it commit format 13's height too and the whole log replays,
  * but not once format 13's height is moved under a block that committed
  * it. A fresh ledger says 0. On format 12's code this does not build (no
  * format13_height field), and there the version stayed 12 with no
- * format13_height row. */
+ * format13_height row. Format 14's height is set at the same open. */
 static void test_format12_upgraded(void) {
     gt_ledger *l = fresh();
     CHECK_EQ_U64(gt_ledger_genesis(l)->format13_height, 0);
@@ -448,6 +455,7 @@ static void test_format12_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format12_height, 0);
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 12);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), -1);
@@ -457,7 +465,40 @@ static void test_format12_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     upgraded_tail(l, &before, "format13_height");
+}
+
+/* A ledger as format 13 left it (no format14_height; the older heights 0,
+ * as for one created at format 13, so its blocks commit five heights):
+ * read as it is with no format 14 height (read-only, and by `ledger
+ * verify`); a writer's open makes it format 14, format 14's rule from the
+ * block after its head, the older heights kept, no block touched; the
+ * blocks after it commit format 14's height too and the whole log replays,
+ * but not once format 14's height is moved under a block that committed
+ * it. A fresh ledger says 0. On format 13's code this does not build (no
+ * format14_height field). */
+static void test_format13_upgraded(void) {
+    gt_ledger *l = fresh();
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format14_height, 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), 0);
+    gt_ledger_close(l);
+    gt_block before;
+    as_left_by(13, &before);
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format13_height, 0);
+    CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 13);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), -1);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), (int)before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
+    upgraded_tail(l, &before, "format14_height");
 }
 
 /* mk_name_key as a damaged or foreign binary might compute it: one key for
@@ -498,6 +539,7 @@ int main(void) {
     RUN(test_format10_upgraded);
     RUN(test_format11_upgraded);
     RUN(test_format12_upgraded);
+    RUN(test_format13_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }
