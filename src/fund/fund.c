@@ -233,12 +233,36 @@ static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, int *good,
     return rc;
 }
 
+/* Whether who recorded the nullifier of (issuer, person) in scope (*yes). */
+static int nullifier_held(gt_tx *tx, sqlite3 *db, const gt_addr *who, const gt_addr *issuer, const uint8_t person[32],
+                          const uint8_t scope[32], int *yes, gt_err *err) {
+    uint8_t nul[32];
+    sqlite3_stmt *q;
+    gt_fund_nullifier(issuer, person, scope, nul);
+    int rc = stmt_get(tx, db, "SELECT 1 FROM fd_nullifiers WHERE round=? AND nullifier=? AND addr=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, scope, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, nul, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, who->b, 20, SQLITE_STATIC);
+    int s = sqlite3_step(q);
+    *yes = s == SQLITE_ROW;
+    if (s != SQLITE_ROW && s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading nullifiers: %s", sqlite3_errmsg(db));
+    stmt_done(tx, q);
+    return rc;
+}
+
 int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm,
                             gt_err *err) {
+    return gt_fund_human_weight_in(tx, db, who, at_s, NULL, weight_ppm, err);
+}
+
+int gt_fund_human_weight_in(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, const uint8_t *scope,
+                            uint32_t *weight_ppm, gt_err *err) {
     sqlite3_stmt *q;
     *weight_ppm = 0;
+    if (tx) db = tx->db;
     int rc = stmt_get(tx, db,
-                      "SELECT issuer, weight_ppm FROM fd_humans WHERE subject=? AND revoked=0 AND expires_s>?"
+                      "SELECT issuer, weight_ppm, person FROM fd_humans WHERE subject=? AND revoked=0 AND expires_s>?"
                       " ORDER BY weight_ppm DESC, issuer",
                       &q, err);
     if (rc) return rc;
@@ -256,6 +280,12 @@ int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
             break;
         }
         if ((rc = issuer_good(tx, db, &issuer, &good, err))) break;
+        if (good && scope) { /* only an attestation this address acted under in scope */
+            uint8_t person[32];
+            if ((rc = gt_row_blob(q, 2, person, 32, "fd_humans", err)) ||
+                (rc = nullifier_held(tx, db, who, &issuer, person, scope, &good, err)))
+                break;
+        }
         if (good) {
             *weight_ppm = (uint32_t)w;
             break;

@@ -64,8 +64,16 @@ static int fin_terms(sqlite3 *db, const uint8_t id[32], fin *f, gt_err *err) {
 }
 
 /* The round's contributions (ordered by contributor) and, under the pairwise
- * rule, each distinct contributor's weight at the window's end. */
+ * rule, each distinct contributor's weight at the window's end: from format
+ * 14 (format14_height) only through the attestations whose nullifiers it
+ * recorded in the round when it contributed. Before, any attestation valid
+ * at endS counted, so one human gave from a wallet not yet attested (no
+ * nullifier to collide with its first wallet's) and had it attested as the
+ * same person afterwards, in the window or after it: two weighted wallets,
+ * a pair of one human (test_fund_attacks test_late_attestation). Older
+ * blocks replay under the rule that made them. */
 static int fin_rows(gt_tx *tx, const uint8_t id[32], fin *f, gt_err *err) {
+    const uint8_t *scope = tx->height >= tx->format14_height ? id : NULL;
     size_t cap = f->n;
     f->c = gt_calloc(cap ? cap : 1, sizeof *f->c);
     f->h = gt_calloc(cap ? cap : 1, sizeof *f->h);
@@ -94,7 +102,7 @@ static int fin_rows(gt_tx *tx, const uint8_t id[32], fin *f, gt_err *err) {
         if (p >= f->round.n_projects) rc = gt_row_damaged(q, 1, "fd_contribs", "a project of the round", err);
         if (!rc && f->round.rule == GT_FUND_PAIRWISE && (n == 0 || !gt_addr_eq(&f->c[n - 1].from, &c->from))) {
             f->h[f->nh].who = c->from;
-            rc = gt_fund_human_weight_tx(tx, tx->db, &c->from, f->end_s, &f->h[f->nh].weight_ppm, err);
+            rc = gt_fund_human_weight_in(tx, tx->db, &c->from, f->end_s, scope, &f->h[f->nh].weight_ppm, err);
             f->nh++;
         }
         n++;

@@ -65,7 +65,10 @@
  *    at finalize): an unattested, revoked or expired address, or one vouched
  *    for only by an issuer that unstaked, adds nothing to any match, and a
  *    pair of contributors that funds the same projects together is
- *    discounted. Plain GT_FUND_QF is open to sybils (qf.h) and is there for
+ *    discounted. From format 14 only the attestations whose nullifiers the
+ *    contributor recorded in the round count (fund_finalize.c): one made
+ *    after it gave -- one human's second wallet, attested as the same
+ *    person once its money was in -- adds nothing. Plain GT_FUND_QF is open to sybils (qf.h) and is there for
  *    rounds among known contributors. Matches round down; the remainder goes
  *    back to the creator. A round whose matching would exceed the library's
  *    work limit fails closed: nothing is matched, the pool goes back.
