@@ -89,6 +89,11 @@ void gt_fund_nullifier(const gt_addr *issuer, const uint8_t person[32], const ui
 int gt_fund_use_nullifiers(fd_ctx *c, const uint8_t scope[32], const gt_addr *who, const char *acts, const char *rule,
                            gt_err *err);
 
+/* Is worker attested as the same human as poster at the block's time: the
+ * same issuer's person id on valid attestations of both, or a human_same
+ * pair both signed? *same 1 or 0 (fund_points.c; label joins from format 14). */
+int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err);
+
 /* The lock that escrows a round's pool (its id) and an epoch's pool. */
 void gt_fund_epoch_lock_id(uint64_t epoch, uint8_t out[32]);
 

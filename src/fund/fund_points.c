@@ -115,10 +115,7 @@ static void payer_scope(uint64_t epoch, uint8_t out[32]) {
     gt_keccak256(b, sizeof b, out);
 }
 
-/* Is the worker attested as the same human as the poster, now: the same
- * issuer's person id on valid attestations of both, or a human_same pair
- * both signed? *same 1 or 0. */
-static int same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err) {
+int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_fund_prepare(tx->db,
                              "SELECT EXISTS(SELECT 1 FROM fd_humans w JOIN fd_humans p"
@@ -151,7 +148,7 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
                           "the task's poster %s holds no valid proof of human: points come only from work a "
                           "human-attested poster paid for",
                           gt_fund_addr(&ref->poster, who));
-    if ((rc = same_human(tx, &ref->worker, &ref->poster, &same, err))) return rc;
+    if ((rc = gt_fund_same_human(tx, &ref->worker, &ref->poster, &same, err))) return rc;
     if (same) return gt_err_set(err, GT_EPERM, "the worker is attested as the same human as the task's poster");
     uint8_t scope[32];
     payer_scope(epoch, scope);

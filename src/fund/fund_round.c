@@ -53,7 +53,12 @@
  *    once the others' contributions are known. A contribution is paid to
  *    the project's owner at once; a project's owner may not contribute to
  *    its own project. Each is at least GT_FUND_MIN_CONTRIBUTION, so a wallet
- *    split into dust pays a floor per piece.
+ *    split into dust pays a floor per piece. From format 14 a contribution
+ *    that would take the round's total past GT_SUPPLY_MAX is refused: paid
+ *    out at once, the same tokens can be given again, and a total past
+ *    INT64_MAX became a real number in the store, after which every
+ *    contribution to the round was refused as a damaged row (a frozen
+ *    round; test_fund_attacks test_recycled_total).
  *  - One human, one contributor per round: a contribution records the
  *    nullifier of each valid attestation of its sender for the round
  *    (gt_fund_nullifier: the issuer's person id and the round); the same human
@@ -567,6 +572,12 @@ static int contribute_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if ((rc = gt_fund_use_nullifiers(c, round, &a->from, "contributes to round",
                                      "one person, one contributor per round", err)))
         return rc;
+    if (tx->height >= tx->format14_height && amount > GT_SUPPLY_MAX - r.contributed) /* r.contributed <= MAX */
+        return gt_err_set(err, GT_EOVERFLOW,
+                          "round %s… has taken %llu base units: %llu more would pass %llu, the most its books hold"
+                          " (contributions are paid out at once, so the same tokens can be given again)",
+                          gt_fund_short(round, h), (unsigned long long)r.contributed, (unsigned long long)amount,
+                          (unsigned long long)GT_SUPPLY_MAX);
     if ((rc = add_contrib(tx->db, round, &a->from, project, amount, &is_new, err))) return rc;
     if (is_new && r.contribs >= GT_FUND_ROUND_MAX_CONTRIBUTIONS)
         return gt_err_set(err, GT_ELIMIT, "round %s… already has %d contributions (contributor, project)",

@@ -20,7 +20,8 @@
  *    item is added after a labeller saw the others.
  *  - Only an attested human takes a seat (a valid attestation from a
  *    registered, staked issuer at the block's time), never the poster (who
- *    knows the gold), once per address; and the seat records the human's
+ *    knows the gold) -- from format 14 nor an address attested as the
+ *    poster's human (poster_person_check) --, once per address; and the seat records the human's
  *    nullifiers for the task (fund_round.c's, with the task as scope): the
  *    same person from a second address is refused. An address without an
  *    attestation is refused. From format 10 this is the seat's only check of
@@ -359,6 +360,23 @@ gt_action_kind gt_kind_label_item_add = {"label_item_add", "LabelItemAdd", item_
 
 static const gt_field_def join_fields[] = {{"task", GT_F_BYTES32, 0}};
 
+/* Format 14's rule (format14_height; older blocks replay as they were
+ * decided): the poster knows the gold, and the rule that keeps it off its
+ * own task was by address, so the poster's second wallet, attested as the
+ * same person by an honest issuer (or a human_same pair), took a seat,
+ * answered the gold it had committed and was paid its own task's pay back
+ * (test_fund_attacks test_poster_second_wallet_labels). Refuses who when it
+ * is attested as the poster's human. */
+static int poster_person_check(gt_tx *tx, const fd_ltask *t, const gt_addr *who, gt_err *err) {
+    int same = 0;
+    if (tx->height < tx->format14_height) return 0;
+    int rc = gt_fund_same_human(tx, who, &t->poster, &same, err);
+    if (rc || !same) return rc;
+    return gt_err_set(err, GT_EPERM,
+                      "this address is attested as the same human as the task's poster, who may not label its own"
+                      " task (it knows the gold)");
+}
+
 /* Refuses a join the task's state does not allow. */
 static int join_check(gt_tx *tx, const fd_ltask *t, const gt_action *a, gt_err *err) {
     char h[19];
@@ -381,7 +399,7 @@ static int join_check(gt_tx *tx, const fd_ltask *t, const gt_action *a, gt_err *
         return gt_err_set(err, GT_EPERM,
                           "labelling takes a proof of human: this address has no valid attestation from a"
                           " registered, staked issuer (human_attest)");
-    return 0;
+    return poster_person_check(tx, t, &a->from, err);
 }
 
 static int join_rule(fd_ctx *c, const gt_action *a, gt_err *err) {

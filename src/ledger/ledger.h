@@ -112,7 +112,11 @@ typedef struct gt_genesis {
      * contributor only through the attestations whose nullifiers it recorded
      * in the round when it contributed (fund/fund_finalize.c), so a wallet
      * attested after it gave -- one human's second wallet -- adds no pair;
-     * every block from it commits the six heights (ledger/block.c). 0 for a
+     * and a label task refuses a seat to an address attested as its
+     * poster's own human (fund/label_task.c), and a contribution that
+     * would take a round's total past GT_SUPPLY_MAX is refused
+     * (fund/fund_round.c); every block from it commits
+     * the six heights (ledger/block.c). 0 for a
      * ledger created at format 14; the block after the head for one a
      * writer's open upgraded (the older heights the same when it came from
      * before them); UINT64_MAX for an older store opened read-only. */

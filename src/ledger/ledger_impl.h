@@ -138,7 +138,13 @@
  * it contributed, where format 13 took every attestation valid at the
  * window's end, so one human gave from a wallet not yet attested (no
  * nullifier to collide) and had it attested as the same person afterwards:
- * two weighted wallets, a pair (fund/fund_finalize.c). From that height
+ * two weighted wallets, a pair (fund/fund_finalize.c); and a label task
+ * refuses a seat to an address attested as its poster's own human (one
+ * issuer's person id, or a human_same pair; fund/label_task.c), where the
+ * rule kept out the poster's address only; and a contribution that would
+ * take a round's total past GT_SUPPLY_MAX is refused (fund/fund_round.c:
+ * recycled past INT64_MAX it became a real number and froze the round).
+ * From that height
  * every block's state root commits format 14's height beside the older
  * five (ledger/block.c). 0 for a new ledger; for one upgraded, the block
  * after its head then (from format 12 or older in one go, the older heights
