@@ -122,15 +122,13 @@ static int fill(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
-/* Signs and sends one action; prints its id and block. */
-static int send(gt_client *c, const fopts *o, const gt_action_kind *kind, ffields *f) {
+/* Signs one action with key (wiped after) and sends it; prints its id and block. */
+static int send_key(gt_client *c, const fopts *o, gt_key *key, const gt_action_kind *kind, ffields *f) {
     gt_err err = {0};
-    gt_key key;
     uint8_t id[32];
     uint64_t height = 0;
-    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
-    int rc = gt_client_act(c, &key, kind, fill, f, id, &height, &err);
-    gt_key_wipe(&key);
+    int rc = gt_client_act(c, key, kind, fill, f, id, &height, &err);
+    gt_key_wipe(key);
     if (rc) return gt_cli_fail(&err);
     char hex[67] = "0x";
     gt_hex_encode(id, 32, hex + 2);
@@ -139,6 +137,14 @@ static int send(gt_client *c, const fopts *o, const gt_action_kind *kind, ffield
     else
         printf("%s %s applied in block %llu\n", kind->name, hex, (unsigned long long)height);
     return 0;
+}
+
+/* Loads the sender's key and sends one action (send_key). */
+static int send(gt_client *c, const fopts *o, const gt_action_kind *kind, ffields *f) {
+    gt_err err = {0};
+    gt_key key;
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
+    return send_key(c, o, &key, kind, f);
 }
 
 /* The positional 0x id (what names it) into out; a usage error otherwise. */
@@ -237,14 +243,44 @@ static int f_round_enter(gt_client *c, const fopts *o) {
     return send(c, o, &gt_kind_fund_round_enter, &f);
 }
 
+/* Warns (stderr) before a contribution the matching will not weigh: in a
+ * pairwise round an address with no valid proof of human now adds nothing to
+ * any match, and from ledger format 14 an attestation it gets later does not
+ * count in this round (the weight goes through the nullifiers recorded when
+ * it gives: fund_finalize.c). The contribution is still sent: it is paid to
+ * the project either way. A failed lookup says nothing (send reports). */
+static void weight_note(gt_client *c, const char *round_hex, const gt_addr *me) {
+    char path[128], a[43];
+    json_t *r = NULL, *h = NULL;
+    gt_err err = {0};
+    snprintf(path, sizeof path, "/v1/fund/rounds/%s", round_hex);
+    if (gt_client_get_json(c, path, &r, &err) || strcmp(js(r, "rule"), "pairwise")) goto done;
+    gt_addr_to_str(me, a);
+    snprintf(path, sizeof path, "/v1/fund/humans/%s", a);
+    if (gt_client_get_json(c, path, &h, &err) || json_integer_value(json_object_get(h, "weightPpm")) != 0) goto done;
+    fprintf(stderr,
+            "note: %s has no valid proof of human now: in this pairwise round its contribution adds nothing to"
+            " any match, and an attestation it gets later does not count in this round (ledger format 14)\n",
+            a);
+done:
+    json_decref(r);
+    json_decref(h);
+}
+
 static int f_contribute(gt_client *c, const fopts *o) {
     ffields f = {0};
+    gt_err err = {0};
+    gt_key key;
+    gt_addr me;
     int rc = need_id(o, "contribute", "round id", f.round);
     if (rc >= 0) return rc;
     if (!o->have_project || !o->have_amount)
         return gt_cli_usage_error("fund", "contribute: give --project N --amount AMT");
     f.project = o->project, f.amount = o->amount;
-    return send(c, o, &gt_kind_fund_contribute, &f);
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
+    gt_key_address(&key, &me);
+    weight_note(c, o->pos, &me);
+    return send_key(c, o, &key, &gt_kind_fund_contribute, &f);
 }
 
 static int f_round_finalize(gt_client *c, const fopts *o) {

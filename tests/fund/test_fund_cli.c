@@ -177,6 +177,19 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 0 --amount 4", id), 0);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 1 --amount 1", id), 0);
     CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 1 --amount 1", id), 0);
+    CHECK(strstr(out, "note:") == NULL); /* a plain QF round weighs nobody */
+    /* a pairwise round: X0+1 (no proof of human yet) is told its contribution weighs nothing here, X0 is not */
+    char pw[67];
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 1 --window 600 --name pw --rule pairwise"
+                                                  " --pairwise-m 10"),
+                 0);
+    printed_id(out, pw);
+    CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "round-enter %s --dataset %s", pw, hx(job_b)), 0);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 0 --amount 1", pw), 0);
+    CHECK(strstr(out, "note:") == NULL);
+    CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 0 --amount 1", pw), 0);
+    CHECK_CONTAINS(out, "has no valid proof of human now");
+    CHECK_CONTAINS(out, "fund_contribute 0x"); /* sent all the same */
     int code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
     for (int tries = 0; code != 0 && strstr(out, "takes contributions until") && tries < 600; tries++) {
         struct timespec ts = {0, 250000000}; /* waiting out the window's block time, not timing anything */
