@@ -72,7 +72,10 @@ static void sync_dir(const char *dir) {
     close(dfd);
 }
 
-int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out, gt_err *err) {
+/* A writer for a blob of `size` bytes (GT_BLOB_SIZE_ANY: any) that must
+ * hash to `hash` (NULL: whatever it hashes to), with no file yet (fd -1):
+ * the part both kinds of writer share. */
+static int writer_new(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out, gt_err *err) {
     *out = NULL;
     if (size != GT_BLOB_SIZE_ANY && size > GT_LIMIT_BLOB_BYTES)
         return gt_err_set(err, GT_ELIMIT, "blob of %llu bytes is over the limit of %d bytes",
@@ -82,18 +85,31 @@ int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], 
     w->fd = -1;
     w->size = size;
     if (hash) memcpy(w->hash, hash, 32), w->has_hash = 1;
+    int n = snprintf(w->dir, sizeof w->dir, "%s", dir), rc = 0;
+    if (n < 0 || (size_t)n >= sizeof w->dir)
+        rc = gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    if (!rc && gt_sha256_init(&w->sha)) rc = gt_err_set(err, GT_ENOMEM, "out of memory (sha256)");
+    if (rc) {
+        gt_blob_writer_abort(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out, gt_err *err) {
+    gt_blob_writer *w;
+    int rc = writer_new(dir, size, hash, &w, err);
+    if (rc) return rc;
     char tmpdir[BLOB_PATH_MAX];
-    int n1 = snprintf(w->dir, sizeof w->dir, "%s", dir);
     int n2 = snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir);
     int n3 = snprintf(w->tmp, sizeof w->tmp, "%s/tmp/upload-XXXXXX", dir);
-    int rc = 0;
-    if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n3 >= sizeof w->tmp)
+    if (n2 < 0 || n3 < 0 || (size_t)n3 >= sizeof w->tmp)
         rc = gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
     if (!rc) rc = gt_mkdir_p(tmpdir, 0755, err);
     if (!rc && (w->fd = mkstemp(w->tmp)) < 0)
         rc = gt_err_set(err, GT_EIO, "cannot create a temp file in %s: %s", tmpdir, strerror(errno));
     if (!rc) (void)fcntl(w->fd, F_SETFD, FD_CLOEXEC); /* a child process never inherits an upload */
-    if (!rc && gt_sha256_init(&w->sha)) rc = gt_err_set(err, GT_ENOMEM, "out of memory (sha256)");
     if (rc) {
         gt_blob_writer_abort(w);
         return rc;
@@ -105,25 +121,7 @@ int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], 
 int gt_blob_writer_open_known(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out,
                               gt_err *err) {
     assert(hash && size != GT_BLOB_SIZE_ANY);
-    *out = NULL;
-    if (size > GT_LIMIT_BLOB_BYTES)
-        return gt_err_set(err, GT_ELIMIT, "blob of %llu bytes is over the limit of %d bytes",
-                          (unsigned long long)size, GT_LIMIT_BLOB_BYTES);
-    gt_blob_writer *w = gt_calloc(1, sizeof *w);
-    if (!w) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    w->fd = -1;
-    w->size = size;
-    memcpy(w->hash, hash, 32), w->has_hash = 1;
-    int n = snprintf(w->dir, sizeof w->dir, "%s", dir), rc = 0;
-    if (n < 0 || (size_t)n >= sizeof w->dir)
-        rc = gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
-    if (!rc && gt_sha256_init(&w->sha)) rc = gt_err_set(err, GT_ENOMEM, "out of memory (sha256)");
-    if (rc) {
-        gt_blob_writer_abort(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    return writer_new(dir, size, hash, out, err);
 }
 
 int gt_blob_writer_write(gt_blob_writer *w, const void *data, size_t len, gt_err *err) {
