@@ -178,8 +178,6 @@ static void test_log_verify_submit(void) {
     CHECK_CONTAINS(err_s, "accounts differ");
 }
 
-/* `ledger backup OUT`: a checked copy, mode 0600, that a home restored
- * from it replays in full; never over a file; OUT is needed. */
 /* `ledger backup --no-secret`: a copy that verifies (saying it holds no
  * secret) and that no writer takes; the option belongs to backup only. */
 static void test_backup_no_secret(void) {
@@ -215,6 +213,8 @@ static void test_backup_no_secret(void) {
     CHECK_CONTAINS(out_s, "holds no draw seed secret");
 }
 
+/* `ledger backup OUT`: a checked copy, mode 0600, that a home restored
+ * from it replays in full; never over a file; OUT is needed. */
 static void test_backup(void) {
     char args[2048], out[320], home2[320];
     snprintf(out, sizeof out, "%s/backup.db", cli_tmp);
