@@ -188,32 +188,51 @@ static int set_aside(const char *dir, const char *canon, const char *path) {
     return rename(path, aside) != 0 ? errno : 0;
 }
 
+/* 1 when path names the file open as fd (the same device and inode), 0
+ * when it names another or none. */
+static int same_file(int fd, const char *path) {
+    struct stat a, b;
+    return !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* commit_known's answer for a copy found damaged: under the store's lock,
+ * sets it aside unless a commit replaced it meanwhile (a whole copy then:
+ * every commit checked its bytes, so nothing is wrong any more). */
+static int damaged(gt_blob_writer *w, const char *canon, const char *path, int f, const gt_err *why, gt_err *err) {
+    pthread_mutex_lock(&commit_mu);
+    int rc = 0, e = 0;
+    if (!same_file(f, path))
+        rc = gt_file_exists(path) ? 0 : gt_err_set(err, GT_ESTATE, "the node's copy of blob %s went missing during "
+                                                   "the upload, whose bytes were not kept: upload it again", canon);
+    else if ((e = set_aside(w->dir, canon, path)))
+        rc = gt_err_set(err, GT_EIO, "the node's copy of blob %s is damaged (%s) and cannot be set aside: %s",
+                        canon, why->msg, strerror(e));
+    else
+        rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
+                        "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
+                        why->msg);
+    pthread_mutex_unlock(&commit_mu);
+    return rc;
+}
+
 /* Commit of a known blob's writer (its bytes checked by writer_check): the
- * stored copy must be whole. A damaged or missing one cannot be replaced
- * from bytes that were not kept, so a damaged file (one check_fd reads
- * through and finds wrong, GT_EINVAL; a read or memory failure finds
- * nothing, and a whole copy must stay in the store) is moved into dir/tmp
- * (gone at the next start, gt_blob_clean_tmp) and the uploader told to
- * send it again, which stores it as a new blob. */
+ * stored copy must be whole. It is read through outside the store's lock
+ * (up to 16 MiB: every other commit would wait for it); only a copy found
+ * damaged takes the lock, to be set aside (damaged). A damaged or missing
+ * copy cannot be replaced from bytes that were not kept, so the uploader is
+ * told to send it again, which stores it as a new blob. */
 static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_err *err) {
     char canon[GT_BLOB_ID_BYTES];
     gt_blob_id_format(hash, canon);
-    pthread_mutex_lock(&commit_mu);
-    int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0, e = 0;
+    int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
     uint64_t size = 0;
     gt_err why = {0};
     if (f < 0) rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s went missing during the upload, whose "
                                "bytes were not kept (the blob was known at its start): upload it again", canon);
     else if (check_fd(f, path, hash, &size, &why) != GT_EINVAL) /* 0, or not read through: not found damaged */
         rc = why.code ? gt_err_set(err, why.code, "checking the node's copy of blob %s: %s", canon, why.msg) : 0;
-    else if ((e = set_aside(w->dir, canon, path)))
-        rc = gt_err_set(err, GT_EIO, "the node's copy of blob %s is damaged (%s) and cannot be set aside: %s",
-                        canon, why.msg, strerror(e));
     else
-        rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
-                        "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
-                        why.msg);
-    pthread_mutex_unlock(&commit_mu);
+        rc = damaged(w, canon, path, f, &why, err);
     if (f >= 0) close(f);
     return rc;
 }
