@@ -160,6 +160,14 @@ typedef struct gt_skill {
      * of such a task of several slots unless its spec allows identical
      * results ("sameResults": true). */
     int own_slot_work;
+    /* Milliseconds this agent's check of a result of the job would take,
+     * estimated before it starts from what the agent knows (its measured
+     * speeds, the spec's size), or 0 when it cannot tell (default: 0).
+     * The reveal guard (agent_verify.c) takes the larger of it and the
+     * agent's longest re-execution so far, so a first long re-run is
+     * bounded too. train: from the speed cache (measured if absent);
+     * complete, eval: the spec's token bound at the measured per-token time. */
+    uint64_t (*rerun_ms)(gt_agent *a, const gt_job *job);
 } gt_skill;
 
 /* The skills this build knows (skills.c), and lookup by name (NULL if none). */

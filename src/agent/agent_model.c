@@ -10,6 +10,7 @@
 
 #include "agent/agent_impl.h"
 #include "base/alloc.h"
+#include "base/progress.h"
 #include "crypto/keccak.h"
 #include "infer/generate.h"
 #include "store/blob.h"
@@ -119,8 +120,11 @@ static int llm_remote_generate(void *arg, const int32_t *ids, size_t n, const gt
     int rc = remote_ready(a, err);
     if (rc) return rc;
     int n_vocab = gt_tokenizer_n_vocab(a->model->tok);
+    size_t had = tokens->len;
+    double t0 = gt_now_s();
     if ((rc = gt_oai_generate_ids(a->oai, ids, n, p, max_tokens, n_vocab, tokens, err)))
         return gt_err_wrap(err, "inference server");
+    ag_token_took(a, t0, (tokens->len - had) / sizeof(int32_t));
     return 0;
 }
 
@@ -162,10 +166,12 @@ int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_
                         n_ids, n_predict, GT_AGENT_CTX_POSITIONS);
         goto out;
     }
+    double t0 = gt_now_s();
     if (n_predict > 0)
         rc = a->oai ? complete_remote(a, ids, n_ids, n_predict, &gen, err)
                     : complete_local(a, ids, n_ids, n_predict, &gen, err);
     if (rc) goto out;
+    if (n_predict > 0) ag_token_took(a, t0, gen.len / sizeof(int32_t));
     const int32_t *g = (const int32_t *)(const void *)gen.data;
     size_t n_gen = gen.len / sizeof(int32_t);
     if ((tokens && gt_buf_append(tokens, g, n_gen * sizeof(int32_t))) ||
@@ -176,6 +182,20 @@ out:
     gt_buf_free(&gen);
     gt_free(ids);
     return rc;
+}
+
+uint64_t ag_token_us(const gt_agent *a) {
+    if (!a->gen_tokens) return 0;
+    uint64_t us = a->gen_us / a->gen_tokens;
+    return us ? us : 1;
+}
+
+/* Why a call that generated nothing counts as one token: its time (a
+ * prompt evaluated, an answer ended at once) is spent all the same. */
+void ag_token_took(gt_agent *a, double t0, size_t n) {
+    double us = (gt_now_s() - t0) * 1e6;
+    a->gen_us += us > 0 ? (uint64_t)us : 0;
+    a->gen_tokens += n ? n : 1;
 }
 
 /* The work layer's gt_llm over the shared weights: its model and tokenizer

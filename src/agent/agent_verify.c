@@ -81,10 +81,29 @@ static void rerun_took(gt_agent *a, double t0) {
 }
 
 /* How long a re-execution may take as the guard reckons it: twice the
- * longest so far plus a margin, at least GT_AGENT_CLAIM_MIN_MS. */
-static uint64_t rerun_need_ms(const gt_agent *a) {
-    uint64_t need_ms = 2 * a->rerun_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
+ * larger of the longest so far and est_ms (the skill's estimate of this
+ * one, 0 if none) plus a margin, at least GT_AGENT_CLAIM_MIN_MS. */
+static uint64_t rerun_need_ms(const gt_agent *a, uint64_t est_ms) {
+    uint64_t base = a->rerun_ms_max > est_ms ? a->rerun_ms_max : est_ms;
+    uint64_t need_ms = 2 * base + GT_AGENT_SUBMIT_MARGIN_MS;
     return need_ms < GT_AGENT_CLAIM_MIN_MS ? GT_AGENT_CLAIM_MIN_MS : need_ms;
+}
+
+/* The skill's estimate of a re-run of the slot sl of task (its rerun_ms
+ * hook on the task's spec), or 0 when it has none or the spec cannot be
+ * read. Why: with no history the guard's bound was its 3 s floor, so an
+ * agent's first long re-run (a train verification, an eval over many
+ * items) could still run past a reveal. */
+static uint64_t rerun_estimate_ms(gt_agent *a, const json_t *task, const json_t *sl) {
+    const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot")), ms = 0;
+    gt_job job;
+    json_t *spec = NULL;
+    gt_err e = {0};
+    if (!sk || !sk->rerun_ms || ag_load_job(a, task, slot, &job, &spec, &e)) return 0;
+    ms = sk->rerun_ms(a, &job);
+    json_decref(spec);
+    return ms;
 }
 
 /* A round this agent just committed in: its reveal deadline is not known
@@ -96,27 +115,34 @@ static void seal_sent_in(gt_agent *a, const json_t *round_obj) {
     if (by > 0 && (!a->reveal_by_seen || (uint64_t)by < a->reveal_by_seen)) a->reveal_by_seen = (uint64_t)by;
 }
 
-/* 1 when a re-execution of (task, slot, attempt) started now could run past
- * the earliest reveal deadline of this agent's sealed votes (the last full
- * pass's, or one this pass has read since): it is put off to a later pass.
- * Why: one thread re-executes and reveals, so a long re-execution started
- * while a commitment waited for its reveal window left it unrevealed,
- * slashed like a losing vote. Putting one off costs no stake (a judge that
- * has not committed has bonded nothing); the pass goes on and reveals what
- * is due, and a reveal not yet due waits for its window. Said once a slot. */
-static int rerun_held(gt_agent *a, const uint8_t id[32], uint64_t slot, uint64_t attempt) {
-    uint64_t by = a->reveal_by_s, height, now_s;
+/* 1 when a re-execution of slot sl of task (id, slot, attempt) started now
+ * could run past the earliest reveal deadline of this agent's sealed votes
+ * (the last full pass's, or one this pass has read since): it is put off
+ * to a later pass. Why: one thread re-executes and reveals, so a long
+ * re-execution started while a commitment waited for its reveal window
+ * left it unrevealed, slashed like a losing vote. Putting one off costs no
+ * stake (a judge that has not committed has bonded nothing); the pass goes
+ * on and reveals what is due, and a reveal not yet due waits for its
+ * window. The skill's estimate is asked only when history alone lets the
+ * re-run go (it may read the spec, or measure). Said once a slot. */
+static int rerun_held(gt_agent *a, const json_t *task, const json_t *sl, const uint8_t id[32], uint64_t slot,
+                      uint64_t attempt) {
+    uint64_t by = a->reveal_by_s, height, now_s, est_ms = 0;
     char h[16];
     if (a->reveal_by_seen && (!by || a->reveal_by_seen < by)) by = a->reveal_by_seen;
     if (atomic_load(&a->seals_open) <= 0 || !by) return 0;
-    if (!gt_client_head(a->client, &height, &now_s, NULL) &&
-        (now_s >= by || now_s + (rerun_need_ms(a) + 999) / 1000 < by))
-        return 0; /* past (nothing left to reveal), or far enough */
+    int known = !gt_client_head(a->client, &height, &now_s, NULL);
+    if (known && now_s >= by) return 0; /* past: nothing left to reveal */
+    if (known && now_s + (rerun_need_ms(a, 0) + 999) / 1000 < by) {
+        est_ms = rerun_estimate_ms(a, task, sl);
+        if (now_s + (rerun_need_ms(a, est_ms) + 999) / 1000 < by) return 0; /* far enough */
+    }
     if (!ag_memo_find(a, id, slot, attempt, MEMO_HELD)) {
         ag_memo_put(a, id, slot, attempt, MEMO_HELD, 0);
-        gt_agent_logf(a, "puts off re-running task %s slot %llu: a re-run of up to %llu ms could run past the reveal "
-                      "of its sealed vote due by block time %llu", ag_short_id(id, h), (unsigned long long)slot,
-                      (unsigned long long)rerun_need_ms(a), (unsigned long long)by);
+        gt_agent_logf(a, "puts off re-running task %s slot %llu: a re-run of up to %llu ms (estimated %llu ms, "
+                      "longest so far %llu ms) could run past the reveal of its sealed vote due by block time %llu",
+                      ag_short_id(id, h), (unsigned long long)slot, (unsigned long long)rerun_need_ms(a, est_ms),
+                      (unsigned long long)est_ms, (unsigned long long)a->rerun_ms_max, (unsigned long long)by);
     }
     return 1;
 }
@@ -186,7 +212,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         v.accept = 0;
         v.score = 0;
         snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
-    } else if (rerun_held(a, id, slot, attempt)) {
+    } else if (rerun_held(a, task, sl, id, slot, attempt)) {
         return; /* asked again next pass */
     } else if ((rc = check_slot(a, task, sl, result, honest_only, &v, &sent, &e))) {
         if (rc == GT_SKILL_LATER) return; /* asked again next pass */
@@ -356,7 +382,7 @@ static void precheck_slot(gt_agent *a, const json_t *task, const json_t *sl, con
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     if (sk->vote || !sk->verify || (policy && !strcmp(policy, "quorum")) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK) || rerun_held(a, id, slot, attempt))
+        ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK) || rerun_held(a, task, sl, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
     gt_skill_verdict v = {0};
@@ -405,7 +431,7 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     json_t *d = json_object_get(sl, "dispute");
     char h[16];
     if (voted(a, json_object_get(d, "votes")) || ag_seal_has(a, d) || !on_panel(a, d) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_VOTE) || rerun_held(a, id, slot, attempt))
+        ag_memo_find(a, id, slot, attempt, MEMO_VOTE) || rerun_held(a, task, sl, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
     gt_skill_verdict v = {0};
@@ -475,7 +501,7 @@ static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, in
     uint8_t id[32], result[32];
     char h[16];
     if (gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_CHECK) || rerun_held(a, id, slot, attempt))
+        ag_memo_find(a, id, slot, attempt, MEMO_CHECK) || rerun_held(a, task, sl, id, slot, attempt))
         return;
     ag_memo_put(a, id, slot, attempt, MEMO_CHECK, 0);
     gt_skill_verdict v = {0};

@@ -396,5 +396,21 @@ out:
     return rc;
 }
 
-const gt_skill gt_skill_complete = {
-    .name = "complete", .fits = complete_fits, .work = complete_work, .verify = complete_verify};
+/* Milliseconds a re-run of the job's prompts takes at most at this agent's
+ * measured per-token time (ag_token_us, its prompt evaluations counted in):
+ * every prompt generating its whole n_predict, as verify re-runs them all;
+ * 0 before the agent has timed a token, or for a spec it cannot read. */
+static uint64_t complete_rerun_ms(gt_agent *a, const gt_job *job) {
+    gt_complete_job cs;
+    gt_err e = {0};
+    uint64_t tok_us = ag_token_us(a);
+    if (!tok_us || gt_complete_spec_parse(job->spec, &cs, &e)) return 0;
+    uint64_t tokens = (uint64_t)cs.n_prompts * (uint64_t)(cs.n_predict ? cs.n_predict : 1);
+    return tokens * tok_us / 1000 + 1;
+}
+
+const gt_skill gt_skill_complete = {.name = "complete",
+                                    .fits = complete_fits,
+                                    .work = complete_work,
+                                    .verify = complete_verify,
+                                    .rerun_ms = complete_rerun_ms};

@@ -22,6 +22,10 @@
 #include "work/eval/check.h"
 #include "work/work.h"
 
+/* Tokens an eval item's re-execution is costed at when its bench generates
+ * fewer (a scored item: its prompt and choices evaluated). */
+#define GT_AGENT_EVAL_ITEM_TOKENS 16
+
 /* The spec of an eval task, from the job's parsed spec (strict). */
 static int eval_spec(const gt_job *job, gt_work_eval_spec *s, gt_err *err) {
     char *text = json_dumps(job->spec, JSON_COMPACT);
@@ -498,7 +502,27 @@ int ag_eval_reveal(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t 
     return rc;
 }
 
+/* Milliseconds a check of an attestation of the job takes at most at this
+ * agent's measured per-token time (ag_token_us): min(check, items) items
+ * re-executed, each generating the bench's max_tokens (at least
+ * GT_AGENT_EVAL_ITEM_TOKENS: a scored item's prompt and choices); 0 before
+ * the agent has timed a token, or for a spec or bench it cannot open. */
+static uint64_t eval_rerun_ms(gt_agent *a, const gt_job *job) {
+    gt_work_eval_spec s;
+    gt_bench *b = NULL;
+    gt_err e = {0};
+    uint64_t tok_us = ag_token_us(a), ms = 0;
+    if (!tok_us || eval_spec(job, &s, &e) || open_bench(a, job, &s, 0, &b, &e)) return 0;
+    uint64_t items = s.limit ? s.limit : (uint64_t)gt_bench_items(b), per = (uint64_t)b->max_tokens;
+    uint64_t k = s.check < items ? s.check : items;
+    if (per < GT_AGENT_EVAL_ITEM_TOKENS) per = GT_AGENT_EVAL_ITEM_TOKENS;
+    ms = k * per * tok_us / 1000 + 1;
+    gt_bench_free(b);
+    return ms;
+}
+
 const gt_skill gt_skill_eval = {
+    .rerun_ms = eval_rerun_ms,
     .name = "eval",
     .fits = eval_fits,
     .claimable = eval_claimable,

@@ -251,6 +251,25 @@ static int train_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
     return rc;
 }
 
+/* Milliseconds this agent's verification of a manifest of job takes at its
+ * measured speed (train_speed: the cache, measured once if absent), 0 when
+ * the spec or the measure fails: the inputs loaded, steps / every
+ * checkpoints fetched (each costed as ckpt_us, which counts a transfer), and
+ * min(checks, steps / every) stretches re-executed, each every x accum
+ * micro-batches, a start from its checkpoint and a checkpoint written
+ * (each costed ckpt_us). What train_verify re-runs, for the reveal guard. */
+static uint64_t train_rerun_ms(gt_agent *a, const gt_job *job) {
+    gt_train_task t;
+    ag_train_speed sp;
+    gt_err e = {0};
+    if (gt_train_task_parse(job->spec, &t, &e) || train_speed(a, &t, &sp, &e)) return 0;
+    assert(t.every > 0 && t.run.accum >= 1);
+    double n = (double)(t.steps / t.every), k = t.checks < n ? t.checks : n;
+    double stretch = (double)t.every * (double)t.run.accum * (double)sp.micro_us + 2.0 * (double)sp.ckpt_us;
+    double us = (double)sp.load_us + n * (double)sp.ckpt_us + k * stretch;
+    return (uint64_t)(us / 1000.0) + 1;
+}
+
 /* A rejection with its reason; returns 0 (a verdict was reached). */
 static int reject(gt_skill_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reject(gt_skill_verdict *v, const char *fmt, ...) {
@@ -368,4 +387,4 @@ static int train_verify(gt_agent *a, const gt_job *job, const uint8_t *result, s
 }
 
 const gt_skill gt_skill_train = {.name = GT_WORK_KIND_TRAIN, .fits = train_fits, .claimable = train_claimable,
-                                 .work = train_work, .verify = train_verify};
+                                 .work = train_work, .verify = train_verify, .rerun_ms = train_rerun_ms};

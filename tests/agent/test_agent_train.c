@@ -29,6 +29,7 @@
 #include "../test.h"
 #include "agent_net.h"
 #include "agent/agent.h"
+#include "agent/agent_impl.h"
 #include "base/alloc.h"
 #include "base/file.h"
 #include "base/progress.h"
@@ -455,6 +456,66 @@ static void test_train_quota(void) {
     gt_agent_free(poster), gt_agent_free(full), gt_agent_free(roomy);
 }
 
+/* ---- the reveal guard: a first train verification is estimated before it runs ---- */
+
+/* What the guard would read after a judging pass that saw one sealed vote
+ * of `a`'s, due by block time `by` (a fake: no commitment is on the ledger;
+ * the pass that follows the poster's recounts them, so it is set again
+ * before every step). */
+static void fake_seal(gt_agent *a, uint64_t by) {
+    a->seals_known = 1;
+    atomic_store(&a->seals_open, 1);
+    a->reveal_by_s = by, a->reveal_by_seen = 0, a->reveal_unknown = 0;
+}
+
+/* The speed a's train skill would have measured on the base: a minute a
+ * micro-batch, so any verification is long. */
+static void slow_speed(gt_agent *a) {
+    ag_train_speed *sp = &a->train_speeds[0];
+    memset(sp, 0, sizeof *sp);
+    memcpy(sp->base, task_spec.base, 32);
+    sp->micro_us = 60000000, sp->ckpt_us = 1000, sp->load_us = 1000, sp->ckpt_bytes = 1, sp->set = 1;
+}
+
+/* A poster that has never re-executed anything holds a sealed vote due in
+ * 30 s, and a manifest to verify whose re-run its speed cache puts at over
+ * a minute: it puts the verification off (it used to start it at once, the
+ * guard's bound being its 3 s floor without history: a verification longer
+ * than what was left of the window cost the vote's bond). With the vote
+ * revealed (no seal open) it verifies and accepts. */
+static void test_train_verify_held(void) {
+    gt_agent *poster = make("t-vposter", GT_ROLE_POSTER), *w = make("t-vworker", GT_ROLE_WORKER), *ws[1] = {w};
+    char st[32];
+    int mine = 0;
+    uint8_t id[32];
+    uint64_t height = 0, now_s = 0;
+    gt_agent_stats s;
+    if (!poster || !w) return;
+    post_train(poster, STEPS, 2, id);
+    for (int i = 0; i < 100 && strcmp(slot_state(id, w, &mine, st), "submitted"); i++) tnet_step(ws, 1);
+    CHECK_STR(slot_state(id, w, &mine, st), "submitted");
+    slow_speed(poster);
+    logs[0] = 0;
+    for (int i = 0; i < 3; i++) {
+        gt_err err = {0};
+        CHECK(gt_client_head(dir, &height, &now_s, NULL) == 0);
+        fake_seal(poster, now_s + 30);
+        if (gt_agent_step(poster, NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+    }
+    CHECK_STR(slot_state(id, w, &mine, st), "submitted");
+    gt_agent_stats_get(poster, &s);
+    CHECK_EQ_U64(s.verified, 0);
+    CHECK_CONTAINS(logs, "puts off re-running task");
+    CHECK_CONTAINS(logs, "(estimated 240008 ms"); /* 1 stretch of 2 steps x 2 micro-batches, a minute each */
+    memset(&poster->train_speeds[0], 0, sizeof poster->train_speeds[0]); /* measured for real now */
+    gt_agent *both[1] = {poster};
+    for (int i = 0; i < 200 && !strcmp(slot_state(id, w, &mine, st), "submitted"); i++) tnet_step(both, 1);
+    CHECK_STR(slot_state(id, w, &mine, st), "accepted");
+    gt_agent_stats_get(poster, &s);
+    CHECK_EQ_U64(s.accepted_given, 1);
+    gt_agent_free(poster), gt_agent_free(w);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (start_node()) {
@@ -464,6 +525,7 @@ int main(void) {
     RUN(test_train_task);
     RUN(test_train_window);
     RUN(test_train_quota);
+    RUN(test_train_verify_held);
     tnet_stop(home, node_pid, dir);
     gt_free(dataset);
     return gt_test_finish();
