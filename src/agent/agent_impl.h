@@ -180,6 +180,13 @@ int ag_seal_has(const gt_agent *a, const json_t *round_obj);
  * is logged and tried again on a later pass). */
 int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json_t *round_obj, int round,
                    const ag_head *head, int *acted);
+/* The reveal guard (agent_verify.c): 1 when a re-execution of slot sl of
+ * task started now could run past a reveal of this agent's sealed votes, at
+ * twice the larger of the skill's estimate (gt_skill.rerun_ms) and the
+ * longest re-execution so far: the caller puts it off to a later pass.
+ * ag_rerun_took notes one that started at t0 (gt_now_s) and has ended. */
+int ag_rerun_held(gt_agent *a, const json_t *task, const json_t *sl);
+void ag_rerun_took(gt_agent *a, double t0);
 /* The poster's pass over its complete tasks (datasets to publish). */
 int ag_poster_done_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 /* The slot object of job->slot in the job's task, or NULL. */

@@ -147,6 +147,16 @@ static int rerun_held(gt_agent *a, const json_t *task, const json_t *sl, const u
     return 1;
 }
 
+int ag_rerun_held(gt_agent *a, const json_t *task, const json_t *sl) {
+    uint8_t id[32];
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    if (gt_agent_json_hash(task, "id", id, NULL)) return 0; /* nothing the caller can run either */
+    return rerun_held(a, task, sl, id, slot, attempt);
+}
+
+void ag_rerun_took(gt_agent *a, double t0) { rerun_took(a, t0); }
+
 /* Runs the skill on the slot's result: v gets the verdict, *sent is 1 when
  * the skill's judge sent it itself. A quorum panel's member (panel) votes
  * yes or no on the whole result, sealed: the skill's verify decides, never
@@ -436,8 +446,10 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
     gt_skill_verdict v = {0};
     gt_err e = {0};
+    double t0 = gt_now_s();
     int sent = 0, rc = sealed_eval ? ag_eval_seal_verdict(a, task, sl, &v, &e)
                                    : dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
+    if (sealed_eval) rerun_took(a, t0); /* dispute_verdict's re-run notes its own */
     /* A skill whose vote hook sent the vote (eval: the co-sign) voted in the clear. */
     if (!rc && !sent && !(rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e)))
         seal_sent_in(a, d);

@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "base/json.h"
+#include "base/progress.h"
 #include "crypto/sha256.h"
 #include "store/blob.h"
 #include "work/eval/check.h"
@@ -389,6 +390,9 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
         ag_is_me(a, json_object_get(task, "verifier")))
         return 0;
     if (ag_memo_find(a, id, slot, attempt, MEMO_COSIGNED) || ag_memo_find(a, id, slot, attempt, MEMO_CHECK)) return 0;
+    /* Its check re-executes items on the thread that reveals: not while it
+     * could run past a reveal of this agent's sealed votes (asked again next pass). */
+    if (ag_rerun_held(a, task, sl)) return 0;
     gt_job job;
     json_t *spec = NULL;
     uint8_t *bytes = NULL;
@@ -408,7 +412,9 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
                                                                 ? GT_WORK_RESULTS_MAX_BYTES
                                                                 : GT_AGENT_RESULT_MAX_BYTES,
                                      &bytes, &len, &e);
+    double t0 = gt_now_s();
     if (!rc) rc = cosign(a, &job, sl, bytes, len, &v, &e);
+    ag_rerun_took(a, t0); /* the guard's measure */
     gt_free(bytes);
     json_decref(spec);
     if (rc == GT_EEXIST) return 0;

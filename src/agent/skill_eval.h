@@ -34,7 +34,9 @@
 extern const gt_skill gt_skill_eval;
 
 /* Validator pass over one slot of an eval task (any status): co-signs the
- * slot's current attestation once, unless this agent is a party to it. */
+ * slot's current attestation once, unless this agent is a party to it; not
+ * while its check could run past a reveal of this agent's sealed votes
+ * (ag_rerun_held: asked again next pass). */
 int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *slot, int *acted);
 /* From ledger format 11 an eval task's panel votes are sealed: the vote a
  * panel member commits on the slot's current attestation, into v (accept,

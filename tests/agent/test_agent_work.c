@@ -48,6 +48,7 @@
 #include "agent_net.h"
 #include "fault_proxy.h"
 #include "agent/agent.h"
+#include "agent/agent_impl.h"
 #include "agent/skill_generate.h"
 #include "base/alloc.h"
 #include "base/hex.h"
@@ -1347,6 +1348,69 @@ out:
     gt_agent_free(v2);
 }
 
+/* What the reveal guard would read after a judging pass that saw one
+ * sealed vote of a's due by block time `by` (a fake: none is on the
+ * ledger; every judging pass recounts them, so it is set before each step). */
+static void fake_seal(gt_agent *a, uint64_t by) {
+    a->seals_known = 1;
+    atomic_store(&a->seals_open, 1);
+    a->reveal_by_s = by, a->reveal_by_seen = 0, a->reveal_unknown = 0;
+}
+
+/* A validator that has never re-executed anything holds a sealed vote due
+ * in 30 s of block time, and a paid eval slot to co-sign in the clear,
+ * whose check at its measured per-token time (a fake: 1000 s a token)
+ * would take far longer: it puts the co-sign off (said with the estimate),
+ * then, with no seal open, co-signs. The clear co-sign path had no reveal
+ * guard: it ran the check at once (cosigns 1 after the first pass). */
+static void test_eval_cosign_held(void) {
+    gt_agent *poster = make("h-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("h-worker", "eval", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *verifier = make("h-verifier", "eval", GT_ROLE_EVALUATOR, 0, NULL);
+    gt_agent *val = make("h-validator", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    if (!poster || !w || !verifier || !val) return;
+    gt_agent_set_roles(val, 0); /* until the slot is paid */
+    char *spec = eval_spec();
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 1000000,
+                       .fee_units = 100000};
+    t.verifier = *gt_agent_address(verifier);
+    uint8_t id[32];
+    uint64_t height = 0, now_s = 0;
+    gt_err err = {0};
+    gt_agent_stats st;
+    CHECK_MSG(spec && gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    gt_agent *all[] = {poster, w, verifier}, *vs[1] = {val};
+    CHECK(run_until(all, 3, id, NULL, NULL));
+    gt_agent_set_roles(val, GT_ROLE_VALIDATOR);
+    val->gen_us = 1000000000ull, val->gen_tokens = 1;
+    agent_log[0] = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK(gt_client_head(dir, &height, &now_s, NULL) == 0);
+        fake_seal(val, now_s + 30);
+        if (gt_agent_step(val, NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+    }
+    gt_agent_stats_get(val, &st);
+    CHECK_EQ_U64(st.cosigns, 0); /* none: the paid slots of the tests above are held too */
+    gt_bench *b = NULL;
+    char sid[16], want[192], done[96];
+    CHECK(gt_bench_open("logic-v1", &b, &err) == 0);
+    uint64_t per = b && b->max_tokens > 16 ? (uint64_t)b->max_tokens : 16; /* its items' tokens, 16 at least */
+    uint64_t est = 4 * per * 1000000 + 1;                                  /* 4 items checked at 1000 s a token */
+    gt_bench_free(b);
+    snprintf(want, sizeof want, "h-validator: puts off re-running task %s slot 0: a re-run of up to %llu ms (estimated "
+             "%llu ms", ag_short_id(id, sid), (unsigned long long)(2 * est + 1000), (unsigned long long)est);
+    CHECK_CONTAINS(agent_log, want);
+    snprintf(done, sizeof done, "h-validator: attestation on task %s slot 0: co-signed", sid);
+    CHECK(!strstr(agent_log, done));
+    val->gen_us = 0, val->gen_tokens = 0;
+    for (int i = 0; i < 20 && !strstr(agent_log, done); i++) tnet_step(vs, 1);
+    CHECK_CONTAINS(agent_log, done);
+    gt_agent_stats_get(val, &st);
+    CHECK(st.cosigns >= 1);
+    free(spec);
+    gt_agent_free(poster), gt_agent_free(w), gt_agent_free(verifier), gt_agent_free(val);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -1374,6 +1438,7 @@ int main(void) {
     RUN(test_eval_held_out);
     RUN(test_eval_held_out_early_claim);
     RUN(test_eval_held_out_quorum_early);
+    RUN(test_eval_cosign_held); /* last: its staked validator would sit on the panels of those above */
     fpx_stop(&proxy);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
