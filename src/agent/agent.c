@@ -111,6 +111,14 @@ gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, u
 
 /* ---- lifecycle ---- */
 
+/* Copies the config's directory path `dir` (NULL: "") into out[0..cap);
+ * GT_ELIMIT naming `what` when it does not fit. */
+static int dir_copy(char *out, size_t cap, const char *dir, const char *what, gt_err *err) {
+    if (dir && strlen(dir) >= cap) return gt_err_set(err, GT_ELIMIT, "%s directory path over %zu bytes", what, cap - 1);
+    snprintf(out, cap, "%s", dir ? dir : "");
+    return 0;
+}
+
 int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node_url, gt_agent **out, gt_err *err) {
     *out = NULL;
     const char *name = cfg->name ? cfg->name : "";
@@ -168,11 +176,9 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     a->log = cfg->log;
     a->log_arg = cfg->log_arg;
     a->model = cfg->model;
-    if (cfg->datasets_dir && strlen(cfg->datasets_dir) >= sizeof a->datasets_dir) {
-        rc = gt_err_set(err, GT_ELIMIT, "datasets directory path over %zu bytes", sizeof a->datasets_dir - 1);
+    if ((rc = dir_copy(a->datasets_dir, sizeof a->datasets_dir, cfg->datasets_dir, "datasets", err)) ||
+        (rc = dir_copy(a->kept_dir, sizeof a->kept_dir, cfg->kept_dir, "kept results", err)))
         goto fail;
-    }
-    snprintf(a->datasets_dir, sizeof a->datasets_dir, "%s", cfg->datasets_dir ? cfg->datasets_dir : "");
     atomic_store(&a->roles, cfg->roles);
     a->key = *key;
     if (gt_key_address(&a->key, &a->addr)) {

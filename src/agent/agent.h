@@ -206,6 +206,11 @@ typedef struct gt_agent_config {
      * agent's account on its own node's ledger, at most this many base units in all (agent/pay.h);
      * 0: nothing is paid, a priced server's 402 is an error and the work fails. */
     uint64_t model_budget_units;
+    /* Where the worker keeps a result made for a claimed slot until it is submitted or refused for good
+     * (agent_kept.c: one file, agent-ADDR.kept-TASK-SLOT-ATTEMPT), so a restarted agent sends it instead of
+     * working the slot again; one process per key may use it (gotong agent: its home, under the key's lock).
+     * NULL: memory only. */
+    const char *kept_dir;
     int list_pages;            /* for tests: pages of GT_AGENT_TASKS_PAGE each task listing reads a pass
                                   (0: GT_AGENT_LIST_PAGES) */
 } gt_agent_config;

@@ -86,6 +86,7 @@ struct gt_agent {
     gt_llm_remote llm_remote; /* the work layer's calls (generate, eval) through oai */
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
+    char kept_dir[1024]; /* gt_agent_config.kept_dir ("": memory only) */
     _Atomic int roles, stop;
     /* This key's sealed votes to reveal: those the last full pass saw unrevealed on the ledger plus those sent
      * since; from 1 at the start (a restarted agent may hold commitments of its run before: the first pass
@@ -187,6 +188,15 @@ int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json
  * ag_rerun_took notes one that started at t0 (gt_now_s) and has ended. */
 int ag_rerun_held(gt_agent *a, const json_t *task, const json_t *sl);
 void ag_rerun_took(gt_agent *a, double t0);
+/* The kept result on disk (agent_kept.c), with a kept_dir. ag_kept_save
+ * writes a->kept, made for job's slot at attempt (0, or the write's error:
+ * the result is still kept in memory); ag_kept_load fills a->kept from the
+ * file of job's slot at attempt when it is there and matches (1), else 0
+ * (a file that does not match is removed); ag_kept_drop forgets a->kept and
+ * removes its file. */
+int ag_kept_save(gt_agent *a, const gt_job *job, uint64_t attempt, gt_err *err);
+int ag_kept_load(gt_agent *a, const gt_job *job, uint64_t attempt);
+void ag_kept_drop(gt_agent *a);
 /* The poster's pass over its complete tasks (datasets to publish). */
 int ag_poster_done_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 /* The slot object of job->slot in the job's task, or NULL. */

@@ -34,8 +34,9 @@ static void kept_clear(ag_kept_result *k) {
 }
 
 /* Runs the job's work (or the garbage fault's) into the kept result for
- * (task, slot, attempt); counted in work_runs, its time in job_ms_max (the
- * claim policy's measure: a submit tried again later is quick). */
+ * (task, slot, attempt), written to disk too (agent_kept.c); counted in
+ * work_runs, its time in job_ms_max (the claim policy's measure: a submit
+ * tried again later is quick). */
 static int make_result(gt_agent *a, const gt_skill *sk, const gt_job *job, uint64_t attempt, gt_err *e) {
     ag_kept_result *k = &a->kept;
     double t0 = gt_now_s();
@@ -52,6 +53,11 @@ static int make_result(gt_agent *a, const gt_skill *sk, const gt_job *job, uint6
     if (rc) return kept_clear(k), rc;
     memcpy(k->task, job->task_id, 32);
     k->slot = job->slot, k->attempt = attempt, k->set = 1;
+    /* On disk too (with a kept_dir), so a restart does not run it again;
+     * never a made-up one (a reload is taken for the skill's own work). */
+    gt_err se = {0};
+    if (!(a->faults & GT_FAULT_GARBAGE) && ag_kept_save(a, job, attempt, &se))
+        gt_agent_logf(a, "cannot keep its result on disk (kept in memory): %s", se.msg);
     return 0;
 }
 
@@ -60,7 +66,8 @@ static int make_result(gt_agent *a, const gt_skill *sk, const gt_job *job, uint6
  * result is kept until it is submitted: a transient failure of the upload
  * or the submit is retried on a later pass with the same bytes, not a new
  * run of the work (which a train task's steps make long: it used to run it
- * all again, tests/agent/test_agent_faults.c test_submit_retried). rid gets
+ * all again, tests/agent/test_agent_faults.c test_submit_retried), and by a
+ * restarted agent when it was kept on disk (test_restart_keeps_result). rid gets
  * the result blob's id, result its hash, *len its size. 0 or an error. */
 static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, uint64_t attempt, char rid[72],
                            uint8_t result[32], size_t *len, gt_err *e) {
@@ -71,7 +78,8 @@ static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, u
         rc = sk->submit(a, job, rid, len, e);
         return rc ? rc : gt_blob_id_parse(rid, result, e);
     }
-    if (!k->set || memcmp(k->task, job->task_id, 32) || k->slot != job->slot || k->attempt != attempt)
+    if ((!k->set || memcmp(k->task, job->task_id, 32) || k->slot != job->slot || k->attempt != attempt) &&
+        !ag_kept_load(a, job, attempt))
         rc = make_result(a, sk, job, attempt, e);
     if (!rc && !k->rid[0])
         rc = gt_client_blob_put(a->client, k->bytes.data ? k->bytes.data : (const uint8_t *)"", k->bytes.len, k->rid,
@@ -83,7 +91,7 @@ static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, u
         slot_args s = {job->task_id, job->slot, result, NULL, 0, 0};
         rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, e);
     }
-    if (!rc || !ag_transient(rc)) kept_clear(k); /* submitted, or refused for good: nothing to send again */
+    if (!rc || !ag_transient(rc)) ag_kept_drop(a); /* submitted, or refused for good: nothing to send again */
     return rc;
 }
 

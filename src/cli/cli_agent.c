@@ -238,6 +238,9 @@ static int make_agent(agent_opts *o, char as[43], char *card_name, size_t name_c
     o->cfg.model = *model;
     /* A poster exports its datasets; the path outlives this frame (freed by the caller). */
     o->cfg.datasets_dir = o->cfg.roles & GT_ROLE_POSTER ? gt_strdup(datasets) : NULL;
+    /* Its results made but not yet submitted, kept under the home only by a
+     * run holding the key's lock: no second process writes them. */
+    o->cfg.kept_dir = lock_fd ? gt_strdup(home) : NULL;
     rc = gt_agent_new(&o->cfg, &key, gt_cli_node(o->node), agent, err);
     gt_key_wipe(&key);
     if (rc) {
@@ -279,6 +282,7 @@ static int cmd_agent_register(agent_opts *o) {
     }
     json_decref(card);
     gt_free((void *)o->cfg.datasets_dir);
+    gt_free((void *)o->cfg.kept_dir);
     gt_agent_free(agent);
     gt_agent_model_free(model);
     return rc ? gt_cli_fail(&err) : 0;
@@ -337,6 +341,7 @@ static int cmd_agent_run(agent_opts *o) {
     }
     int json_bad = print_stats(o, agent, as, card_name, acted, rc); /* said on stderr */
     gt_free((void *)o->cfg.datasets_dir);
+    gt_free((void *)o->cfg.kept_dir);
     gt_agent_free(agent);
     gt_agent_model_free(model);
     close(lock_fd);

@@ -13,6 +13,9 @@
  *    found on the ledger: no second action, no nonce wedge;
  *  - a worker killed right after its claim and started again from its key
  *    (nothing kept) works, submits and is paid;
+ *  - a worker restarted after its work, its submit refused, sends the
+ *    result it kept on disk (kept_dir) without working again; a kept file
+ *    whose bytes changed is removed and the slot worked again;
  *  - a dispute of a wrongly rejected result that fails for a transient
  *    reason is tried again, never turned into a concession (it used to
  *    settle at once: the honest worker's stake went to the poster);
@@ -22,6 +25,7 @@
  *    slashed; it finishes its work when the node is back;
  *  - two `gotong agent`s on one home and key: the second is refused while
  *    the first runs (a lock file; none left stale by a kill -9). */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +38,8 @@
 #include "agent_net.h"
 #include "fault_proxy.h"
 #include "agent/skill_complete.h"
+#include "base/alloc.h"
+#include "base/file.h"
 
 static gt_agent_model *model;
 static char home[64], url[128];
@@ -201,6 +207,89 @@ static void test_restart_after_claim(void) {
     gt_agent_free(worker);
 }
 
+/* The worker of test_restart_keeps_result: make's, keeping its results in kdir. */
+static gt_agent *make_kept(const char *name, int roles, const char *kdir) {
+    gt_key k;
+    tnet_key(name, &k);
+    gt_agent_config c = {.name = name, .skills = "complete", .price_units = 1000000, .roles = roles,
+                         .model = model, .n_threads = 1, .poll_ms = 20, .kept_dir = kdir};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, proxy.url, &a, &err) == 0, "agent %s: %s", name, err.msg);
+    CHECK_MSG(a && gt_agent_register(a, &err) == 0, "register %s: %s", name, err.msg);
+    return a;
+}
+
+/* How many kept results kdir holds; the path of the last into path. */
+static int kept_files(const char *kdir, char path[512]) {
+    int n = 0;
+    DIR *d = opendir(kdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".kept-")) n++, snprintf(path, 512, "%s/%s", kdir, e->d_name);
+    if (d) closedir(d);
+    return n;
+}
+
+/* Claims and works a new task of poster's (id), the submit refused once:
+ * the worker holds the slot claimed and its result kept, then is freed (a
+ * restart). 1 when so. */
+static int worked_then_stopped(gt_agent *poster, gt_agent *worker, const char *kdir, uint8_t id[32]) {
+    char st[32], path[512];
+    gt_agent_stats s;
+    post(poster, id);
+    fpx_break(&proxy, "\"task_submit\"", FPX_REFUSE, 1);
+    tnet_step(&worker, 1); /* claims, works, its submit refused */
+    gt_agent_stats_get(worker, &s);
+    CHECK_STR(slot0(id, st), "claimed");
+    CHECK_EQ_U64(s.work_runs, 1);
+    CHECK_EQ_INT(kept_files(kdir, path), 1);
+    gt_agent_free(worker);
+    return !strcmp(st, "claimed") && s.work_runs == 1;
+}
+
+/* A worker restarted between its work and its submit (the submit refused on
+ * its way): the new agent on the same key and kept_dir submits the result
+ * kept on disk and is paid, its work never run (it used to work the slot in
+ * full again: work_runs 1); the file is gone once submitted. Then a kept file
+ * whose last byte was changed: the restarted agent removes it and works the
+ * slot again (an honest result, paid). */
+static void test_restart_keeps_result(void) {
+    char kdir[] = "/tmp/gt-kept-XXXXXX", path[512];
+    uint8_t id[32];
+    gt_agent_stats s;
+    CHECK(mkdtemp(kdir) != NULL);
+    gt_agent *poster = make("rposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make_kept("rworker", GT_ROLE_WORKER, kdir);
+    CHECK(tnet_mint(dir, gt_agent_address(worker), 50000000, NULL) == 0);
+    if (!worked_then_stopped(poster, worker, kdir, id)) return;
+    worker = make_kept("rworker", 0, kdir); /* restarted off duty: held slots are worked all the same */
+    gt_agent *all[] = {poster, worker};
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    gt_agent_stats_get(worker, &s);
+    CHECK_EQ_U64(s.work_runs, 0);
+    CHECK_EQ_U64(s.submitted, 1);
+    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    gt_agent_set_roles(worker, GT_ROLE_WORKER);
+    if (!worked_then_stopped(poster, worker, kdir, id) || kept_files(kdir, path) != 1) return;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    CHECK(gt_file_read(path, 1 << 20, &b, &n, NULL) == 0 && n > 0);
+    if (b && n) {
+        b[n - 1] ^= 1; /* a byte of the result: its sha256 no longer the header's */
+        CHECK(gt_file_write_atomic(path, b, n, 0600, NULL) == 0);
+    }
+    gt_free(b);
+    worker = make_kept("rworker", 0, kdir), all[1] = worker;
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    gt_agent_stats_get(worker, &s);
+    CHECK_EQ_U64(s.work_runs, 1);
+    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+    rmdir(kdir);
+}
+
 typedef struct runner {
     gt_agent *a;
     volatile int stop;
@@ -353,6 +442,7 @@ int main(void) {
     RUN(test_lost_answers);
     RUN(test_dispute_retried);
     RUN(test_restart_after_claim);
+    RUN(test_restart_keeps_result);
     RUN(test_run_outlasts_outage);
     RUN(test_one_agent_per_key);
     fpx_stop(&proxy);
