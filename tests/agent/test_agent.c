@@ -96,6 +96,36 @@ static void test_sub_units(void) {
  * re-run that failed left a stale "it reproduces" behind), and a decision
  * the ring forgot is not found (a find after other puts may be NULL: the
  * callers check, agent_verify.c). */
+/* The complete skill's estimate of a re-run (the reveal guard's, before any
+ * history): 0 before the agent has timed a token; then every prompt's
+ * n_predict tokens at its mean time a token (ag_token_us, 1 us at least). */
+static void test_rerun_estimate(void) {
+    gt_key k;
+    key_for("estimate", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "estimate", .skills = "complete", .roles = GT_ROLE_VALIDATOR};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    const gt_skill *sk = gt_skill_find("complete");
+    const char *ps[] = {"a", "b", "c"};
+    char *spec = gt_complete_spec("sha256:0000000000000000000000000000000000000000000000000000000000000000", ps, 3, 8);
+    json_t *js = spec ? json_loads(spec, 0, NULL) : NULL;
+    gt_job job = {.spec = js};
+    CHECK(a && sk && sk->rerun_ms && js);
+    if (a && sk && sk->rerun_ms && js) {
+        CHECK_EQ_U64(ag_token_us(a), 0);
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 0); /* no per-token time yet: history alone */
+        a->gen_us = 5000, a->gen_tokens = 2;    /* 2500 us a token */
+        CHECK_EQ_U64(ag_token_us(a), 2500);
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 3 * 8 * 2500 / 1000 + 1);
+        a->gen_us = 0, a->gen_tokens = 3; /* faster than a microsecond: 1 */
+        CHECK_EQ_U64(ag_token_us(a), 1);
+    }
+    json_decref(js);
+    free(spec);
+    gt_agent_free(a);
+}
+
 static void test_memo_ring(void) {
     gt_key k;
     key_for("memo", &k);
@@ -808,6 +838,7 @@ int main(void) {
     RUN(test_agent_config);
     RUN(test_sub_units);
     RUN(test_memo_ring);
+    RUN(test_rerun_estimate);
     RUN(test_complete_skill);
     RUN(test_client_errors);
     RUN(test_loop_on_node);
