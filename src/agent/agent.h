@@ -166,7 +166,8 @@ typedef struct gt_skill {
      * The reveal guard (agent_verify.c) takes the larger of it and the
      * agent's longest re-execution so far, so a first long re-run is
      * bounded too. train: from the speed cache (measured if absent);
-     * complete, eval: the spec's token bound at the measured per-token time. */
+     * complete: the spec's token bound at the measured per-token time; eval:
+     * that, or the longest an eval item has taken the agent, per item checked. */
     uint64_t (*rerun_ms)(gt_agent *a, const gt_job *job);
 } gt_skill;
 

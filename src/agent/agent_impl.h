@@ -105,6 +105,7 @@ struct gt_agent {
     /* Time spent in this agent's own model calls (gt_agent_complete, rented generation) and the tokens they
      * generated: ag_token_us, the per-token time skills estimate a re-run with (prompt time folded in). */
     uint64_t gen_us, gen_tokens;
+    uint64_t eval_item_us; /* the longest an eval item has taken this agent (a run's or a check's mean) */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
     gt_agent_memo memo[GT_AGENT_MEMO];

@@ -166,6 +166,14 @@ static int eval_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
                       gt_work_eval_check_floor(items));
 }
 
+/* Notes that n eval items run or checked from t0 (gt_now_s) on took their
+ * mean each: the eval estimate's measure where no token was timed (the
+ * work layer's in-process model calls are not). */
+static void items_took(gt_agent *a, double t0, uint64_t n) {
+    double us = (gt_now_s() - t0) * 1e6 / (double)(n ? n : 1);
+    if (us > (double)a->eval_item_us) a->eval_item_us = (uint64_t)us;
+}
+
 /* Runs the benchmark: results appended to out, the attestation in att. */
 static int run_eval(gt_agent *a, const gt_job *job, gt_buf *out, gt_work_attestation *att, gt_err *err) {
     gt_work_eval_spec s;
@@ -175,7 +183,8 @@ static int run_eval(gt_agent *a, const gt_job *job, gt_buf *out, gt_work_attesta
     if (!rc) rc = eval_spec(job, &s, err);
     if (!rc) rc = open_bench(a, job, &s, 1, &b, err);
     if (!rc && !(llm = gt_agent_llm(a, err))) rc = err && err->code ? err->code : GT_ENOMEM;
-    if (!rc) rc = gt_work_eval_attest(&s, b, llm, out, att, err);
+    double t0 = gt_now_s();
+    if (!rc && !(rc = gt_work_eval_attest(&s, b, llm, out, att, err))) items_took(a, t0, att->items);
     gt_bench_free(b);
     return rc;
 }
@@ -299,8 +308,10 @@ static int check_slot(gt_agent *a, const gt_job *job, const json_t *sl, const ui
     if (!rc && !(llm = gt_agent_llm(a, err))) rc = err && err->code ? err->code : GT_ENOMEM;
     /* Which items to re-execute: chosen now, after the results were
      * committed, from a seed the attester cannot compute. */
-    if (!rc)
-        rc = gt_work_eval_check(&s, b, llm, &att, results, len, gt_agent_secret_seed(a, co->att), &chk, &ev, err);
+    double t0 = gt_now_s();
+    if (!rc &&
+        !(rc = gt_work_eval_check(&s, b, llm, &att, results, len, gt_agent_secret_seed(a, co->att), &chk, &ev, err)))
+        items_took(a, t0, chk.items_checked);
     if (!rc) rc = gt_client_blob_put(gt_agent_client(a), ev.data, ev.len, eid, err);
     if (!rc) rc = gt_blob_id_parse(eid, co->evidence, err);
     if (!rc) {
@@ -509,22 +520,23 @@ int ag_eval_reveal(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t 
 }
 
 /* Milliseconds a check of an attestation of the job takes at most at this
- * agent's measured per-token time (ag_token_us): min(check, items) items
- * re-executed, each generating the bench's max_tokens (at least
- * GT_AGENT_EVAL_ITEM_TOKENS: a scored item's prompt and choices); 0 before
- * the agent has timed a token, or for a spec or bench it cannot open. */
+ * agent's measured speeds: min(check, items) items re-executed, each the
+ * longer of the bench's max_tokens (at least GT_AGENT_EVAL_ITEM_TOKENS: a
+ * scored item's prompt and choices) at its per-token time (ag_token_us)
+ * and the longest an eval item has taken it (eval_item_us); 0 before it has
+ * timed either, or for a spec or bench it cannot open. */
 static uint64_t eval_rerun_ms(gt_agent *a, const gt_job *job) {
     gt_work_eval_spec s;
     gt_bench *b = NULL;
     gt_err e = {0};
-    uint64_t tok_us = ag_token_us(a), ms = 0;
-    if (!tok_us || eval_spec(job, &s, &e) || open_bench(a, job, &s, 0, &b, &e)) return 0;
+    uint64_t tok_us = ag_token_us(a);
+    if ((!tok_us && !a->eval_item_us) || eval_spec(job, &s, &e) || open_bench(a, job, &s, 0, &b, &e)) return 0;
     uint64_t items = s.limit ? s.limit : (uint64_t)gt_bench_items(b), per = (uint64_t)b->max_tokens;
     uint64_t k = s.check < items ? s.check : items;
-    if (per < GT_AGENT_EVAL_ITEM_TOKENS) per = GT_AGENT_EVAL_ITEM_TOKENS;
-    ms = k * per * tok_us / 1000 + 1;
     gt_bench_free(b);
-    return ms;
+    if (per < GT_AGENT_EVAL_ITEM_TOKENS) per = GT_AGENT_EVAL_ITEM_TOKENS;
+    uint64_t item_us = per * tok_us > a->eval_item_us ? per * tok_us : a->eval_item_us;
+    return k * item_us / 1000 + 1;
 }
 
 const gt_skill gt_skill_eval = {

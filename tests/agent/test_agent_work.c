@@ -1362,7 +1362,8 @@ static void fake_seal(gt_agent *a, uint64_t by) {
  * whose check at its measured per-token time (a fake: 1000 s a token)
  * would take far longer: it puts the co-sign off (said with the estimate),
  * then, with no seal open, co-signs. The clear co-sign path had no reveal
- * guard: it ran the check at once (cosigns 1 after the first pass). */
+ * guard: it ran the check at once (cosigns 1 after the first pass). Its
+ * check, in-process, times its items: the eval estimate's measure after. */
 static void test_eval_cosign_held(void) {
     gt_agent *poster = make("h-poster", "eval", GT_ROLE_POSTER, 0, NULL);
     gt_agent *w = make("h-worker", "eval", GT_ROLE_WORKER, 0, NULL);
@@ -1407,6 +1408,14 @@ static void test_eval_cosign_held(void) {
     CHECK_CONTAINS(agent_log, done);
     gt_agent_stats_get(val, &st);
     CHECK(st.cosigns >= 1);
+    /* Its check (and the worker's run) timed their items: the next estimate
+     * needs no per-token time (none was timed: the model ran in-process). */
+    const gt_skill *ev = gt_skill_find("eval");
+    json_t *js = spec ? json_loads(spec, 0, NULL) : NULL;
+    gt_job job = {.spec = js};
+    CHECK(ev && ev->rerun_ms && js && val->eval_item_us > 0 && w->eval_item_us > 0);
+    if (ev && ev->rerun_ms && js) CHECK_EQ_U64(ev->rerun_ms(val, &job), 4 * val->eval_item_us / 1000 + 1);
+    json_decref(js);
     free(spec);
     gt_agent_free(poster), gt_agent_free(w), gt_agent_free(verifier), gt_agent_free(val);
 }
