@@ -261,9 +261,14 @@ int gt_fund_human_weight_in(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
     sqlite3_stmt *q;
     *weight_ppm = 0;
     if (tx) db = tx->db;
+    /* in a round (scope, from format 14) a revocation at or after at_s (the
+     * round's endS: revoked holds its block time) leaves the weight as it
+     * stood at the window's end; revoked = 1 (human_same, older) always counts */
     int rc = stmt_get(tx, db,
-                      "SELECT issuer, weight_ppm, person FROM fd_humans WHERE subject=? AND revoked=0 AND expires_s>?"
-                      " ORDER BY weight_ppm DESC, issuer",
+                      scope ? "SELECT issuer, weight_ppm, person FROM fd_humans WHERE subject=?"
+                              " AND (revoked=0 OR revoked>=?2) AND expires_s>?2 ORDER BY weight_ppm DESC, issuer"
+                            : "SELECT issuer, weight_ppm, person FROM fd_humans WHERE subject=? AND revoked=0"
+                              " AND expires_s>? ORDER BY weight_ppm DESC, issuer",
                       &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, who->b, 20, SQLITE_STATIC);

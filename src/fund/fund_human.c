@@ -28,6 +28,7 @@
  *    round) lets only the first of them contribute (fund_round.c).
  *  - weightPpm in 1 .. 1000000: an issuer may vouch with less than full
  *    confidence; the matching takes the largest valid weight. */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,6 +37,7 @@
 #include "fund/fund.h"
 #include "fund/fund_impl.h"
 #include "fund/qf.h"
+#include "ledger/row.h"
 
 /* ---- human_issuer_register, human_issuer_leave, human_issuer_withdraw ---- */
 
@@ -179,6 +181,32 @@ static int check_issuer(gt_tx *tx, const gt_addr *who, gt_err *err) {
     return 0;
 }
 
+/* Format 14's rule: refuses issuer attesting subject again while its
+ * format-14 revocation of it (revoked > 1, height the revoking block) is
+ * younger than the ledger's unbonding period, so a revoke cannot be undone
+ * once a round is settled: the revoked humans stay unvouched by this issuer
+ * everywhere (rounds, label seats, points) for that long. A row revoked by
+ * a human_same slash or before format 14 (revoked 1) may be attested again. */
+static int check_not_revoked(gt_tx *tx, const gt_addr *issuer, const gt_addr *subject, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db, "SELECT revoked, height FROM fd_humans WHERE subject=? AND issuer=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, subject->b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, issuer->b, 20, SQLITE_STATIC);
+    uint64_t revoked = 0, at = 0, until;
+    if (sqlite3_step(q) == SQLITE_ROW && !(rc = gt_row_amount(q, 0, &revoked, "fd_humans", err)))
+        rc = gt_row_amount(q, 1, &at, "fd_humans", err);
+    sqlite3_finalize(q);
+    if (rc || revoked <= 1) return rc;
+    if (gt_add_u64(at, tx->unbonding_blocks, &until)) until = UINT64_MAX;
+    if (tx->height >= until) return 0;
+    char s[43];
+    return gt_err_set(err, GT_EPERM,
+                      "this issuer revoked its attestation of %s at block %llu: it may attest that address again"
+                      " from block %llu (a revocation stands for the ledger's unbonding period)",
+                      gt_fund_addr(subject, s), (unsigned long long)at, (unsigned long long)until);
+}
+
 static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     gt_addr zero = {{0}};
@@ -193,6 +221,7 @@ static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "expiresS must be after the block's time %llu and at most %u seconds later",
                           (unsigned long long)tx->time_s, GT_FUND_ATTEST_MAX_S);
     int rc = check_issuer(tx, &a->from, err);
+    if (!rc && tx->height >= tx->format14_height) rc = check_not_revoked(tx, &a->from, &a->f[HA_SUBJECT].addr, err);
     if (rc) return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "INSERT OR REPLACE INTO fd_humans VALUES(?,?,?,?,?,0,?)", &q, err))) return rc;
@@ -221,19 +250,36 @@ gt_action_kind gt_kind_human_attest = {"human_attest", "HumanAttest", attest_fie
 
 static const gt_field_def revoke_fields[] = {{"subject", GT_F_ADDRESS, 0}};
 
+/* Revokes the sender's attestation of the subject. Before format 14 the
+ * row's revoked is 1; from format 14 (format14_height) it is the block's
+ * time (> 1) and the row's height the revoking block's: finalize counts a
+ * revocation only when made before a round's endS (fund_finalize.c), and
+ * human_attest refuses the same (issuer, subject) again for the ledger's
+ * unbonding period (attest_rule). Why: an issuer allied with one project
+ * revoked another project's backers after the window and attested them
+ * again after finalize, taking that project's match at no cost
+ * (test_fund_attacks test_revoke_in_gap). The human_same slash still
+ * writes 1: a proven duplicate stops weighing whenever it is proven. */
 static int revoke_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
+    int f14 = tx->height >= tx->format14_height;
+    assert(tx->time_s > 1); /* a format-14 revocation's time is told apart from the old 1 */
     sqlite3_stmt *q;
-    int rc =
-        gt_fund_prepare(tx->db, "UPDATE fd_humans SET revoked=1 WHERE subject=? AND issuer=? AND revoked=0", &q, err);
+    int rc = gt_fund_prepare(tx->db,
+                             "UPDATE fd_humans SET revoked=?, height=CASE WHEN ? THEN ? ELSE height END"
+                             " WHERE subject=? AND issuer=? AND revoked=0",
+                             &q, err);
     if (rc) return rc;
-    sqlite3_bind_blob(q, 1, a->f[0].addr.b, 20, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 1, f14 ? (int64_t)tx->time_s : 1);
+    sqlite3_bind_int(q, 2, f14);
+    sqlite3_bind_int64(q, 3, (int64_t)tx->height);
+    sqlite3_bind_blob(q, 4, a->f[0].addr.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 5, a->from.b, 20, SQLITE_STATIC);
     if ((rc = gt_fund_exec_done(tx->db, q, "revoking", err))) return rc;
     if (sqlite3_changes(tx->db) != 1)
         return gt_err_set(err, GT_ENOTFOUND, "the sender has no unrevoked attestation of that subject");
     if (gt_buf_putc(&c->diff, FD_REC_HUMAN) || gt_fund_rec_bytes(c, a->f[0].addr.b, 20) ||
-        gt_fund_rec_bytes(c, a->from.b, 20))
+        gt_fund_rec_bytes(c, a->from.b, 20) || (f14 && gt_fund_rec_u64(c, tx->time_s)))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }

@@ -75,8 +75,10 @@ int gt_fund_issuer_read(gt_tx *tx, sqlite3 *db, const gt_addr *who, fd_issuer *o
 int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm,
                             gt_err *err);
 /* The same, counting only the attestations whose nullifier who recorded in
- * scope (a round's id: gt_fund_use_nullifiers, when it contributed); scope
- * NULL counts every valid one (gt_fund_human_weight_tx). */
+ * scope (a round's id: gt_fund_use_nullifiers, when it contributed), and a
+ * revocation only when made before at_s (the round's endS; format 14's
+ * revocations hold their block time); scope NULL counts every valid one
+ * (gt_fund_human_weight_tx). */
 int gt_fund_human_weight_in(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, const uint8_t *scope,
                             uint32_t *weight_ppm, gt_err *err);
 /* The nullifier of (issuer, person) in round: keccak256("gotong.fund.nullifier" ‖ issuer ‖ person ‖ round). */

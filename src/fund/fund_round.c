@@ -73,8 +73,12 @@
  *    discounted. From format 14 only the attestations whose nullifiers the
  *    contributor recorded in the round count (fund_finalize.c): one made
  *    after it gave -- one human's second wallet, attested as the same
- *    person once its money was in -- adds nothing. Plain GT_FUND_QF is open to sybils (qf.h) and is there for
- *    rounds among known contributors. Matches round down; the remainder goes
+ *    person once its money was in -- adds nothing; and an issuer's revocation
+ *    counts only when made before endS (a revoke in the gap between endS and
+ *    finalize, undone after, took a project's match), while a revoked
+ *    (issuer, subject) cannot be attested again by that issuer for the
+ *    ledger's unbonding period (fund_human.c). Plain GT_FUND_QF is open to
+ *    sybils (qf.h) and is there for rounds among known contributors. Matches round down; the remainder goes
  *    back to the creator. A round whose matching would exceed the library's
  *    work limit fails closed: nothing is matched, the pool goes back.
  *  - Everything is integers over the log's rows, so `gotong ledger verify`
