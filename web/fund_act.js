@@ -184,7 +184,8 @@ export function fundEpochForm(e) {
       const res = await submitSigned(signer, 'airdrop_fund', { epoch: String(e.epoch), amount: units });
       return [`${tokens(units)} escrowed for epoch ${e.epoch} in block `, blockLink(res.height), '; reload to see it'];
     },
-    'One funder per epoch, before it is over; the pool is split by points when the epoch is closed.',
+    'Anyone may add to an epoch\'s pool (0.01 GOT at least) before it is over; the pool is split by points when ' +
+      'the epoch is closed, and what is not paid out goes back to the funders pro rata.',
   );
 }
 

@@ -18,6 +18,7 @@
  *   fd_points(epoch, account)          points per epoch
  *   fd_payer_points(epoch, payer)      points a poster's paid work gave in an epoch (format 10)
  *   fd_epochs(epoch)                   an epoch's airdrop pool, root and state
+ *   fd_epoch_funds(epoch, funder)      what each funder put in an epoch's pool (format 14)
  *   fd_leaves(epoch, idx)              a closed epoch's claims */
 #include "fund/fund.h"
 
@@ -65,6 +66,8 @@ static const char fund_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS fd_epochs(epoch INTEGER PRIMARY KEY, funder BLOB NOT NULL, pool INTEGER NOT NULL,"
     " status INTEGER NOT NULL, root BLOB NOT NULL, total_points INTEGER NOT NULL, leaves INTEGER NOT NULL,"
     " claimed INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_epoch_funds(epoch INTEGER NOT NULL, funder BLOB NOT NULL,"
+    " amount INTEGER NOT NULL, PRIMARY KEY(epoch, funder)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_leaves(epoch INTEGER NOT NULL, idx INTEGER NOT NULL, account BLOB NOT NULL,"
     " amount INTEGER NOT NULL, claimed INTEGER NOT NULL, PRIMARY KEY(epoch, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_human_same(addr BLOB NOT NULL, other BLOB NOT NULL, height INTEGER NOT NULL,"

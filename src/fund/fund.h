@@ -48,7 +48,8 @@
  *   points_record       task, slot    the worker of a paid slot records its
  *                       points in the epoch of the block (once per slot)
  *   airdrop_fund        epoch, amount escrows the pool of an epoch not yet
- *                       over (one funder per epoch)
+ *                       over (one funder per epoch before format 14; from
+ *                       it several, each at least 0.01 token)
  *   airdrop_close       epoch         anyone, once the epoch is over: the
  *                       pool split by points into a Merkle tree (airdrop.h)
  *   airdrop_claim       epoch, index, amount, proof
@@ -81,6 +82,7 @@
 #define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
 #define GT_FUND_POINTS_PER_PAYER 100000000ull /* points one person's paid work gives an epoch (100 tokens) */
 #define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
+#define GT_FUND_EPOCH_MAX_FUNDERS 4096u       /* funders of one epoch (format 14): its close pays each back */
 
 enum { GT_FUND_PROJECT_DATASET = 1, GT_FUND_PROJECT_EVAL = 2, GT_FUND_PROJECT_MODEL = 3 };
 enum { GT_FUND_ROUND_OPEN = 0, GT_FUND_ROUND_FINALIZED = 1, GT_FUND_ROUND_FAILED = 2 };

@@ -104,6 +104,45 @@ static int write_tree(fd_ctx *c, uint64_t epoch, const gt_fund_claim *cl, size_t
     return 0;
 }
 
+/* Returns back (what the epoch's tree does not pay: rounding, or no points)
+ * from the epoch's lock. From format 14 (rows in fd_epoch_funds, which add
+ * up to pool) each funder gets floor(back * amount / pool), in address
+ * order, and the remainder of that rounding (fewer base units than funders)
+ * goes to first, the epoch's first funder; an epoch funded before format 14
+ * (no rows) returns it all to its one funder. */
+static int pay_back(gt_tx *tx, uint64_t epoch, const uint8_t lock[32], const gt_addr *first, uint64_t pool,
+                    uint64_t back, gt_err *err) {
+    sqlite3_stmt *q;
+    assert(back <= pool && pool > 0);
+    int rc =
+        gt_fund_prepare(tx->db, "SELECT funder, amount FROM fd_epoch_funds WHERE epoch=? ORDER BY funder", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    uint64_t given = 0, sum = 0;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr who;
+        uint64_t amt;
+        if ((rc = gt_row_blob(q, 0, who.b, 20, "fd_epoch_funds", err)) ||
+            (rc = gt_row_amount(q, 1, &amt, "fd_epoch_funds", err)))
+            break;
+        if (amt > pool - sum) {
+            rc = gt_row_damaged(q, 1, "fd_epoch_funds", "amounts adding up to the epoch's pool", err);
+            break;
+        }
+        sum += amt;
+        uint64_t share = (uint64_t)((unsigned __int128)back * amt / pool);
+        if (share && (rc = gt_state_release(tx, lock, &who, share, err))) break;
+        given += share;
+    }
+    sqlite3_finalize(q);
+    if (!rc && sum && sum != pool)
+        rc = gt_err_set(err, GT_EDB, "damaged table fd_epoch_funds: epoch %llu's funders put in %llu, its pool is %llu",
+                        (unsigned long long)epoch, (unsigned long long)sum, (unsigned long long)pool);
+    if (rc) return rc;
+    assert(given <= back);
+    return back > given ? gt_state_release(tx, lock, first, back - given, err) : 0;
+}
+
 static const gt_field_def close_fields[] = {{"epoch", GT_F_U64, 0}};
 
 static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
@@ -131,7 +170,7 @@ static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     assert(rc || paid <= pool);
     if (!rc) rc = write_tree(c, epoch, cl, n, root, err);
     gt_fund_epoch_lock_id(epoch, lock);
-    if (!rc && pool > paid) rc = gt_state_release(tx, lock, &funder, pool - paid, err); /* rounding, or no points */
+    if (!rc && pool > paid) rc = pay_back(tx, epoch, lock, &funder, pool, pool - paid, err); /* rounding, no points */
     gt_fund_airdrop_free(&tree);
     gt_free(cl);
     return rc;

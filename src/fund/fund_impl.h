@@ -32,7 +32,8 @@ enum {
     FD_REC_SAME = 0x70, /* a human_same statement */
     FD_REC_SYBIL = 0x71, /* an issuer slashed for a duplicate pair */
     FD_REC_EXIT = 0x72,  /* an issuer leaving, or withdrawing its bond */
-    FD_REC_PAYER = 0x73  /* what a poster has paid for points in an epoch (format 10) */
+    FD_REC_PAYER = 0x73, /* what a poster has paid for points in an epoch (format 10) */
+    FD_REC_EPOCH_FUND = 0x74 /* what one funder put in an epoch's pool (format 14) */
 };
 
 /* Appends v (be64) / n bytes to the commitment; nonzero when out of memory. */

@@ -8,6 +8,10 @@
  *                       projects' matches add up to matched
  *   fund-epoch-escrow   a funded epoch's lock holds its pool; a closed epoch's
  *                       lock holds exactly its unclaimed leaves
+ *   fund-epoch-funders  (format 14) an epoch with rows in fd_epoch_funds: they
+ *                       add up to its pool, its first funder (fd_epochs.funder)
+ *                       has one, each is > 0, at most GT_FUND_EPOCH_MAX_FUNDERS;
+ *                       no row names an epoch that does not exist
  *   fund-issuer-bond    an issuer's bond lock holds at most the minimum bond,
  *                       and nothing once withdrawn
  *   fund-label-escrow   an open label task's lock (its id) holds every seat's
@@ -71,6 +75,34 @@ static int check_epochs(sqlite3 *db, gt_err *err) {
             rc = gt_err_set(err, GT_EINVAL, "invariant fund-epoch-escrow: epoch %llu's lock holds %lld, expected %lld",
                             (unsigned long long)epoch, (long long)have, (long long)want);
     }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* fund-epoch-funders: what the funders put in is the pool their epoch's
+ * close pays back pro rata (fund_airdrop.c pay_back); a row edited or lost
+ * would pay a funder another's money while the supply still adds up. An
+ * epoch funded only before format 14 has no rows (its one funder holds all). */
+static int check_epoch_funders(sqlite3 *db, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db,
+                             "SELECT e.epoch FROM fd_epochs e JOIN (SELECT epoch, SUM(amount) s, COUNT(*) n,"
+                             " MIN(amount) m FROM fd_epoch_funds GROUP BY epoch) f ON f.epoch=e.epoch"
+                             " WHERE f.s!=e.pool OR f.m<=0 OR f.n>?1 OR NOT EXISTS(SELECT 1 FROM fd_epoch_funds x"
+                             " WHERE x.epoch=e.epoch AND x.funder=e.funder)"
+                             " UNION ALL SELECT f.epoch FROM fd_epoch_funds f"
+                             " WHERE NOT EXISTS(SELECT 1 FROM fd_epochs e WHERE e.epoch=f.epoch) LIMIT 1",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, GT_FUND_EPOCH_MAX_FUNDERS);
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        rc = gt_err_set(err, GT_EINVAL,
+                        "invariant fund-epoch-funders: epoch %lld's funders do not add up to its pool (or name no"
+                        " epoch, or leave out its first funder)",
+                        (long long)sqlite3_column_int64(q, 0));
+    else if (s != SQLITE_DONE)
+        rc = gt_err_set(err, GT_EDB, "checking fund-epoch-funders: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
     return rc;
 }
@@ -186,6 +218,7 @@ int gt_fund_check(gt_tx *tx, gt_err *err) {
                      " r.matched!=(SELECT COALESCE(SUM(match),0) FROM fd_projects p WHERE p.round=r.id)) LIMIT 1",
                      "fund-round-books", err);
     if (!rc) rc = check_epochs(db, err);
+    if (!rc) rc = check_epoch_funders(db, err);
     if (!rc) rc = check_bonds(db, err);
     return rc ? rc : check_labels(db, err);
 }

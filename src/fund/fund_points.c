@@ -10,14 +10,25 @@
  *    slot; never for a slot whose worker is the task's poster (paying
  *    oneself is not work); only by the worker (nobody records for others).
  *  - airdrop_fund(epoch, amount): escrows the epoch's pool from the sender,
- *    before the epoch ends (so the pool is known before the last points are),
- *    one funder per epoch, who may add to it.
+ *    before the epoch ends (so the pool is known before the last points are).
+ *    Before format 14 one funder per epoch, who may add to it: anyone could
+ *    squat every epoch up to a year ahead for 1 base unit each (returned at
+ *    close when nobody earned points) and the airdrop's real funder was
+ *    refused (test_fund_attacks test_epoch_squat). From format 14
+ *    (format14_height) several funders may add to an epoch's pool, each
+ *    funding at least GT_FUND_MIN_CONTRIBUTION (0.01 token) and at most
+ *    GT_FUND_EPOCH_MAX_FUNDERS distinct funders an epoch (a funder already in
+ *    may always add); what each put in is kept in fd_epoch_funds and the pool
+ *    is their sum. fd_epochs.funder stays the epoch's first funder.
  *  - airdrop_close(epoch): anyone, once the epoch is over. Accounts in
  *    address order get claim indexes 0, 1, ...; account i's amount is
  *    floor(pool * points_i / total_points); accounts whose share rounds to 0
  *    are left out. The leaves are Uniswap MerkleDistributor's
  *    (airdrop.h), the root is recorded; what rounding leaves and an epoch
- *    with no points return to the funder.
+ *    with no points return to the funder -- from format 14 to the funders
+ *    pro rata: funder i gets floor(back * amount_i / pool) in address order,
+ *    and the remainder of that rounding (fewer base units than funders) goes
+ *    to the epoch's first funder (fund_airdrop.c pay_back).
  *  - airdrop_claim(epoch, index, amount, proof): the leaf's account only,
  *    once, with a proof that folds (index, sender, amount) to the root --
  *    the same check the on-chain distributor makes. Another's proof does
@@ -257,13 +268,63 @@ static int epoch_load(sqlite3 *db, uint64_t epoch, int *found, gt_addr *funder, 
     return rc;
 }
 
+/* Adds amount to who's row of epoch in fd_epoch_funds; feeds the commitment. */
+static int funder_put(fd_ctx *c, uint64_t epoch, const gt_addr *who, uint64_t amount, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(c->tx->db,
+                             "INSERT INTO fd_epoch_funds VALUES(?,?,?) ON CONFLICT(epoch, funder)"
+                             " DO UPDATE SET amount=amount+excluded.amount",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, who->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)amount);
+    if ((rc = gt_fund_exec_done(c->tx->db, q, "recording the epoch's funder", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_EPOCH_FUND) || gt_fund_rec_u64(c, epoch) || gt_fund_rec_bytes(c, who->b, 20) ||
+        gt_fund_rec_u64(c, amount))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Format 14: records that from put amount in epoch's pool (which held pool,
+ * first funded by first). An epoch funded before format 14 has no rows: its
+ * one funder's row for the whole pool is written first, so the rows always
+ * add up to the pool. A new funder is refused once the epoch has
+ * GT_FUND_EPOCH_MAX_FUNDERS (its close pays each back). */
+static int funder_add(fd_ctx *c, uint64_t epoch, const gt_addr *first, uint64_t pool, const gt_addr *from,
+                      uint64_t amount, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(c->tx->db,
+                             "SELECT COUNT(*), COALESCE(SUM(funder=?2),0) FROM fd_epoch_funds WHERE epoch=?1", &q,
+                             err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, from->b, 20, SQLITE_STATIC);
+    int64_t n = 0, mine = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int64(q, 0), mine = sqlite3_column_int64(q, 1);
+    else rc = gt_err_set(err, GT_EDB, "reading the epoch's funders: %s", sqlite3_errmsg(c->tx->db));
+    sqlite3_finalize(q);
+    if (!rc && n == 0 && pool > 0) { /* funded before format 14: its one funder holds the whole pool */
+        rc = funder_put(c, epoch, first, pool, err);
+        n = 1, mine = gt_addr_eq(first, from);
+    }
+    if (rc) return rc;
+    if (!mine && n >= GT_FUND_EPOCH_MAX_FUNDERS)
+        return gt_err_set(err, GT_ELIMIT, "epoch %llu already has %u funders: only they may add to its pool",
+                          (unsigned long long)epoch, GT_FUND_EPOCH_MAX_FUNDERS);
+    return funder_put(c, epoch, from, amount, err);
+}
+
 static int fund_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     uint64_t epoch = a->f[0].u64, amount = a->f[1].u64, pool = 0;
     gt_addr funder;
     uint8_t root[32], lock[32];
-    int found, status, rc;
+    int found, status, rc, f14 = tx->height >= tx->format14_height;
     if (amount == 0 || amount > GT_SUPPLY_MAX) return gt_err_set(err, GT_EINVAL, "amount must be greater than 0");
+    if (f14 && amount < GT_FUND_MIN_CONTRIBUTION)
+        return gt_err_set(err, GT_EINVAL, "an epoch is funded with at least %u base units (0.01 token) at a time",
+                          GT_FUND_MIN_CONTRIBUTION);
     if (epoch < gt_fund_epoch_of(tx->time_s))
         return gt_err_set(err, GT_ESTATE,
                           "epoch %llu is over (the block is in epoch %llu): fund an epoch before it ends",
@@ -271,16 +332,25 @@ static int fund_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (epoch > gt_fund_epoch_of(tx->time_s) + 366)
         return gt_err_set(err, GT_EINVAL, "epoch is more than a year ahead");
     if ((rc = epoch_load(tx->db, epoch, &found, &funder, &pool, &status, root, err))) return rc;
-    if (found && !gt_addr_eq(&funder, &a->from)) {
+    if (found && !f14 && !gt_addr_eq(&funder, &a->from)) {
         char s[43];
         return gt_err_set(err, GT_EPERM, "epoch %llu is funded by %s: one funder per epoch", (unsigned long long)epoch,
                           gt_fund_addr(&funder, s));
     }
     if (pool + amount > GT_SUPPLY_MAX) return gt_err_set(err, GT_EOVERFLOW, "the pool would overflow");
     gt_fund_epoch_lock_id(epoch, lock);
-    if ((rc = gt_state_lock(tx, &a->from, lock, amount, err))) return rc;
-    sqlite3_stmt *q;
-    if ((rc = gt_fund_prepare(tx->db, "INSERT OR REPLACE INTO fd_epochs VALUES(?,?,?,0,zeroblob(32),0,0,0)", &q, err)))
+    if (f14 && (rc = funder_add(c, epoch, found ? &funder : &a->from, pool, &a->from, amount, err))) return rc;
+    /* a lock has one owner: the epoch's stays its first funder's, a later
+     * funder's amount passes through that balance into it in this action
+     * (fd_epoch_funds says whose each part is; close pays them back) */
+    const gt_addr *owner = found ? &funder : &a->from;
+    if (!gt_addr_eq(owner, &a->from) && (rc = gt_state_transfer(tx, &a->from, owner, amount, err))) return rc;
+    if ((rc = gt_state_lock(tx, owner, lock, amount, err))) return rc;
+    sqlite3_stmt *q; /* the first funder's row stays the epoch's funder; an open epoch's other columns are 0 */
+    if ((rc = gt_fund_prepare(tx->db,
+                              "INSERT INTO fd_epochs VALUES(?,?,?,0,zeroblob(32),0,0,0) ON CONFLICT(epoch)"
+                              " DO UPDATE SET pool=excluded.pool",
+                              &q, err)))
         return rc;
     sqlite3_bind_int64(q, 1, (int64_t)epoch);
     sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);

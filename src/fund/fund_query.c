@@ -244,6 +244,35 @@ static json_t *epoch_rows(sqlite3 *db, uint64_t epoch, int closed, gt_err *err) 
     return bad || rc ? NULL : arr;
 }
 
+/* The epoch's funders [{address, amount}] in address order (format 14's
+ * fd_epoch_funds); an epoch funded only before format 14 has one: funder,
+ * the whole pool; an unfunded one none. */
+static json_t *epoch_funders(sqlite3 *db, uint64_t epoch, int found, const gt_addr *funder, uint64_t pool,
+                             gt_err *err) {
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db, "SELECT funder, amount FROM fd_epoch_funds WHERE epoch=? ORDER BY funder", &q, err))
+        return NULL;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    json_t *arr = json_array();
+    int bad = !arr, rc = 0;
+    while (!bad && !rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr who;
+        uint64_t amt;
+        if ((rc = gt_row_blob(q, 0, who.b, 20, "fd_epoch_funds", err) ||
+                  gt_row_amount(q, 1, &amt, "fd_epoch_funds", err)))
+            break;
+        bad = json_array_append_new(arr, json_pack("{s:o,s:o}", "address", gt_fund_j_addr(&who), "amount",
+                                                   gt_fund_j_amt(amt))) != 0;
+    }
+    sqlite3_finalize(q);
+    if (!bad && !rc && found && json_array_size(arr) == 0)
+        bad = json_array_append_new(arr, json_pack("{s:o,s:o}", "address", gt_fund_j_addr(funder), "amount",
+                                                   gt_fund_j_amt(pool))) != 0;
+    if (bad && !rc) gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (bad || rc) json_decref(arr);
+    return bad || rc ? NULL : arr;
+}
+
 json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err) {
     sqlite3_stmt *q;
     if (gt_fund_prepare(db,
@@ -266,13 +295,19 @@ json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err) {
     int closed = found && status == GT_FUND_EPOCH_CLOSED;
     json_t *rows = epoch_rows(db, epoch, closed, err);
     if (!rows) return NULL;
+    json_t *funders = epoch_funders(db, epoch, found, &funder, pool, err);
+    if (!funders) {
+        json_decref(rows);
+        return NULL;
+    }
     json_t *o = json_pack(
-        "{s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:I,s:o}", "epoch", (json_int_t)epoch, "startS",
+        "{s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "epoch", (json_int_t)epoch, "startS",
         (json_int_t)(epoch * GT_FUND_EPOCH_S), "endS", (json_int_t)((epoch + 1) * GT_FUND_EPOCH_S), "status",
         !found   ? "unfunded"
         : closed ? "closed"
                  : "funded",
-        "funder", found ? gt_fund_j_addr(&funder) : json_null(), "pool", gt_fund_j_amt(pool), "claimed",
+        "funder", found ? gt_fund_j_addr(&funder) : json_null(), "funders", funders, "pool", gt_fund_j_amt(pool),
+        "claimed",
         gt_fund_j_amt(claimed), "root", closed ? gt_fund_j_hex(root, 32) : json_null(), "leaves", (json_int_t)leaves,
         closed ? "claims" : "points", rows);
     if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");

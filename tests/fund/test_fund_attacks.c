@@ -1,29 +1,23 @@
 /* test_fund_attacks.c: attacks on the funding room that the red-team pass
  * of session 55 found, each as a scenario on a real ledger (replayed by
- * gt_ledger_verify at the end, done()): a wallet attested after it gave
- * (closed from format 14), the poster's second wallet on its label task, an
- * issuer's revocations between a round's end and its finalize, an epoch's
- * airdrop squatted for 1 base unit, recycled contributions past INT64_MAX
- * (open, below); the limit refusals' messages and fund-label-escrow (fixed);
- * and the attacks that held (test_held).
- *
- * Holes whose fix changes a ledger rule (so must wait for a new ledger
- * format's height) are checked with OPEN(): the scenario runs and prints
- * what the attacker gets; with GT_FUND_ATTACKS_STRICT=1 in the environment
- * the check fails until the rule is changed, so the lead can flip it on
- * with the format that fixes it. Holes fixed here are plain CHECKs. */
+ * gt_ledger_verify at the end, done()): a wallet attested after it gave, the
+ * poster's second wallet on its label task, an issuer's revocations between
+ * a round's end and its finalize, an epoch's airdrop squatted for 1 base
+ * unit, recycled contributions past INT64_MAX (each closed by a rule of
+ * ledger format 14, and each also run on a ledger whose format 14 starts far
+ * ahead, where the old rule still holds and replays); the limit refusals'
+ * messages and fund-label-escrow (fixed); and the attacks that held
+ * (test_held). The two holes once left open here (printed by OPEN(), failing
+ * only under GT_FUND_ATTACKS_STRICT=1) are plain CHECKs since format 14's
+ * revocation and epoch-funder rules. */
 #include "fund_util.h"
 
 #include "fund/label.h"
 
-/* A rule-level hole still open: fails only when GT_FUND_ATTACKS_STRICT is set. */
-#define OPEN(cond, what)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "  OPEN (needs a ledger format): %s\n", what);                   \
-            if (getenv("GT_FUND_ATTACKS_STRICT")) CHECK(cond);                               \
-        }                                                                                    \
-    } while (0)
+static json_t *claim_view(gt_ledger *l, uint64_t epoch, int who);
+static void next_block_at(gt_ledger *l, uint64_t at_s);
+static void epoch_funders_full(gt_ledger *l, uint64_t epoch);
+static int check_raw(const char *sql, gt_err *err);
 
 /* Reads a round's JSON (gt_fund_round_get) through a reader's tx. */
 typedef struct rd_arg {
@@ -54,9 +48,9 @@ static int attest(gt_ledger *l, int issuer, int who, const char *person, uint64_
               until);
 }
 
-/* A fresh ledger whose format14_height is `at` (closed and reopened). */
-static gt_ledger *fresh_format14_at(unsigned long long at) {
-    gt_ledger *l = fresh();
+/* Ledger l with its format14_height moved to `at` (closed and reopened):
+ * with `at` the block after the head, the upgrade of a format 13 store. */
+static gt_ledger *format14_at(gt_ledger *l, unsigned long long at) {
     gt_err err = {0};
     gt_ledger_close(l);
     sqlite3 *db;
@@ -69,6 +63,8 @@ static gt_ledger *fresh_format14_at(unsigned long long at) {
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     return l;
 }
+/* A fresh ledger whose format14_height is `at`. */
+static gt_ledger *fresh_format14_at(unsigned long long at) { return format14_at(fresh(), at); }
 
 /* One human, two weighted contributors: the nullifier that keeps one person
  * to one contributor a round is recorded only for attestations valid when
@@ -168,21 +164,101 @@ static void test_poster_second_wallet_labels(void) {
     poster_second_wallet_on(fresh_format14_at(1000000), 0); /* the rule before format 14 */
 }
 
-/* One funder per epoch: whoever funds first owns it, and an epoch up to a
- * year ahead may be funded. A squatter funds the next epochs with 1 base
- * unit each; the airdrop's real funder is then refused every one of them.
- * Costs the squatter one base unit and one action an epoch (its unit comes
- * back at close when nobody earned points). */
-static void test_epoch_squat(void) {
-    gt_ledger *l = world();
-    uint64_t e = gt_fund_epoch_of(now_of(l));
-    for (uint64_t k = 0; k < 3; k++)
-        CHECK_EQ_INT(fa(l, X0 + 5, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":1}", e + k), 0);
+/* One funder per epoch (before format 14): whoever funded first owned it,
+ * and an epoch up to a year ahead may be funded. A squatter funded the
+ * next epochs with 1 base unit each; the airdrop's real funder was then
+ * refused every one of them, at a cost to the squatter of one base unit
+ * and one action an epoch (its unit back at close when nobody earned
+ * points). From format 14 several funders add to an epoch's pool (each at
+ * least 0.01 token), and what its tree does not pay goes back to them pro
+ * rata at close, the rounding remainder to the first funder: epoch e with
+ * two earners and three funders, epoch e+1 with none (each gets exactly
+ * its own back), and at GT_FUND_EPOCH_MAX_FUNDERS a new funder refused
+ * while one already in adds. The old rule still holds on a ledger whose
+ * format 14 starts far ahead (and replays). */
+static void epoch_squat_on(gt_ledger *l, int format14) {
+    uint64_t e = gt_fund_epoch_of(now_of(l)), squat = format14 ? GT_FUND_MIN_CONTRIBUTION : 1;
     gt_result res;
+    for (uint64_t k = 0; k < 3; k++)
+        CHECK_EQ_INT(fa(l, X0 + 5, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + k, squat), 0);
     int rc = fa(l, ALICE, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + 1, 50 * TOKEN);
-    fprintf(stderr, "  the real funder after a 1-unit squat: %d %s\n", rc, rc ? res.msg : "");
-    OPEN(rc == 0, "an epoch's airdrop is squatted by its first funder for 1 base unit");
-    done(l);
+    fprintf(stderr, "  the real funder after a squat of %llu: %d %s\n", (unsigned long long)squat, rc,
+            rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, format14 ? 0 : GT_EPERM);
+    if (!format14) {
+        done(l);
+        return;
+    }
+    CHECK_EQ_INT(fa(l, X0 + 6, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":1}", e), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "at least 10000 base units");
+    for (int k = 0; k < 2; k++) /* a funder already in adds to its share */
+        CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN / 2), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":333333}", e), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    const int who[3] = {X0 + 5, ALICE, CAROL};
+    const uint64_t put[3] = {squat, TOKEN, 333333}, pool = squat + TOKEN + 333333;
+    uint64_t before[3], paid = 0;
+    for (int i = 0; i < 3; i++) before[i] = bal(l, who[i]);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    for (int p = BOB; p <= CAROL; p++) {
+        json_t *c = claim_view(l, e, p);
+        CHECK(c != NULL);
+        if (c) paid += strtoull(json_string_value(json_object_get(c, "amount")), NULL, 10);
+        json_decref(c);
+    }
+    uint64_t back = pool - paid, given = 0, share[3];
+    for (int i = 0; i < 3; i++) given += share[i] = (uint64_t)((unsigned __int128)back * put[i] / pool);
+    share[0] += back - given; /* the rounding remainder: to the first funder, X0+5 */
+    fprintf(stderr, "  epoch %llu: pool %llu, paid %llu, back %llu as %llu + %llu + %llu\n", (unsigned long long)e,
+            (unsigned long long)pool, (unsigned long long)paid, (unsigned long long)back,
+            (unsigned long long)share[0], (unsigned long long)share[1], (unsigned long long)share[2]);
+    CHECK(back > 0 && back - given < 3);
+    for (int i = 0; i < 3; i++) CHECK_EQ_U64(bal(l, who[i]) - before[i], share[i]);
+    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S); /* e + 1: no points, each funder's own back */
+    uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 1), 0);
+    CHECK_EQ_U64(bal(l, ALICE) - a0, 50 * TOKEN);
+    CHECK_EQ_U64(bal(l, X0 + 5) - s0, squat);
+    epoch_funders_full(l, e + 2);
+}
+/* An epoch funded before format 14 (one funder, no fd_epoch_funds rows)
+ * and topped up by another funder after the upgrade: its first funder's
+ * row is written for the old pool first, so the rows add up to the pool
+ * (fund-epoch-funders, checked after every block) and each gets its own
+ * back at close (no points). */
+static void epoch_across_upgrade(void) {
+    skew = 0;
+    gt_ledger *l = world_on(fresh_format14_at(1000000));
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, X0 + 5, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":1}", e), 0);
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(l, &head, NULL), 0);
+    l = format14_at(l, head.height + 1);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    CHECK_EQ_U64(bal(l, ALICE) - a0, TOKEN);
+    CHECK_EQ_U64(bal(l, X0 + 5) - s0, 1);
+    gt_ledger_close(l); /* fund-epoch-funders fires on a funder's row edited by hand */
+    char sql[128];
+    gt_err err = {0};
+    snprintf(sql, sizeof sql, "UPDATE fd_epoch_funds SET amount=amount+1 WHERE funder=x'%s'", ad(ALICE) + 2);
+    CHECK_EQ_INT(check_raw(sql, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-epoch-funders");
+    done(NULL);
+}
+static void test_epoch_squat(void) {
+    skew = 0;
+    epoch_squat_on(world(), 1);
+    skew = 0;
+    epoch_squat_on(world_on(fresh_format14_at(1000000)), 0); /* the rule before format 14 */
+    epoch_across_upgrade();
 }
 
 /* An issuer revokes after the window and attests again after finalize:
@@ -302,6 +378,25 @@ static int apply_raw(const char *sql, const gt_action_kind *k, const gt_action *
     return rc;
 }
 
+/* Epoch (already funded by X0+5) filled by hand to GT_FUND_EPOCH_MAX_FUNDERS
+ * funders: a new funder is refused naming the limit (before any money
+ * moves); then the ledger is replayed (done: the edits were rolled back). */
+static void epoch_funders_full(gt_ledger *l, uint64_t epoch) {
+    gt_action newcomer;
+    build(&newcomer, ALICE, nonce_of(l, ALICE), "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", epoch, TOKEN);
+    uint64_t t = now_of(l) + 1;
+    gt_ledger_close(l);
+    char sql[256];
+    gt_err err = {0};
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%u)"
+             " INSERT INTO fd_epoch_funds SELECT %llu, randomblob(20), 1 FROM n",
+             GT_FUND_EPOCH_MAX_FUNDERS - 1, (unsigned long long)epoch);
+    CHECK_EQ_INT(apply_raw(sql, &gt_kind_airdrop_fund, &newcomer, t, &err), GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "already has 4096 funders");
+    done(NULL);
+}
+
 /* A round at its project or contribution limit refuses the next with a
  * message naming the round: before, both messages printed a buffer that was
  * never filled (stack bytes up to some NUL) in place of the round's id. */
@@ -407,7 +502,8 @@ static void test_held(void) {
     CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0);
     CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
     uint64_t e = gt_fund_epoch_of(now_of(l));
-    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
+    for (int k = 0; k < 2; k++) /* a funder already in adds to its share */
+        CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN / 2), 0);
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
     next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
