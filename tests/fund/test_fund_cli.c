@@ -148,6 +148,9 @@ static void test_fund_cli(void) {
     CHECK_CONTAINS(out, "airdrop_claim 0x");
     CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "claim --epoch %llu", e), 1);
     CHECK_CONTAINS(out, "already paid");
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "epoch --epoch %llu --json", e), 0); /* format 14: each funder's part */
+    CHECK_CONTAINS(out, "\"funders\":[{\"address\":");
+    CHECK_CONTAINS(out, "\"amount\":\"6000000\"}]");
     CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "claim --epoch %llu", e), 1); /* no points, no leaf */
     CHECK_CONTAINS(out, "has no claim");
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "epoch --epoch %llu", e), 0);

@@ -168,9 +168,17 @@ async function epochActions(ctx, t, env, keys, agent) {
   check(ok === '1', `epoch ${n} funded from its page: ${text}`);
   let e = await api(env.base, `/v1/fund/epochs/${n}`);
   check(e.status === 'funded' && e.pool === '2500000' && e.funder === agent('ayu'), `the ledger holds the pool (${e.status}, ${e.pool} from ${e.funder})`);
-  await refused(page, t, 'fund-epoch', keys.budi, /one funder per epoch/, 'a second funder of the epoch is refused');
+  // from ledger format 14 several funders add to an epoch's pool, each 0.01 GOT at least
+  const [okd, textd] = await signIn(page, t, 'fund-epoch', keys.dewi);
+  check(okd === '1', `a second funder adds to the epoch's pool from its page: ${textd}`);
   e = await api(env.base, `/v1/fund/epochs/${n}`);
-  check(e.pool === '2500000', `and the pool is unchanged (${e.pool})`);
+  const shares = (e.funders || []).map((f) => `${f.address}:${f.amount}`).sort().join(' ');
+  const want = [`${agent('ayu')}:2500000`, `${agent('dewi')}:2500000`].sort().join(' ');
+  check(e.pool === '5000000' && e.funder === agent('ayu') && shares === want, `the pool is both funders' (${e.pool}: ${shares})`);
+  await page.fill('#fund-epoch-amount', '0.001');
+  await refused(page, t, 'fund-epoch', keys.budi, /at least 10000 base units/, 'a funding under 0.01 GOT is refused');
+  e = await api(env.base, `/v1/fund/epochs/${n}`);
+  check(e.pool === '5000000', `and the pool is unchanged (${e.pool})`);
   await page.close();
 
   const [task, slot] = paidSlot(t, env, agent);
