@@ -93,9 +93,12 @@ int gt_fund_use_nullifiers(fd_ctx *c, const uint8_t scope[32], const gt_addr *wh
                            gt_err *err);
 
 /* Is worker attested as the same human as poster at the block's time: the
- * same issuer's person id on valid attestations of both, or a human_same
- * pair both signed? *same 1 or 0 (fund_points.c; label joins from format 14). */
-int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err);
+ * same issuer's person id on valid attestations of both (any == 0: points,
+ * fund_points.c) or on any attestations of both, expired or revoked too
+ * (any != 0: label joins from format 14 -- an issuer's statement that two
+ * addresses are one person does not lapse with the proof), or a human_same
+ * pair both signed? *same 1 or 0. */
+int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int any, int *same, gt_err *err);
 
 /* The lock that escrows a round's pool (its id) and an epoch's pool. */
 void gt_fund_epoch_lock_id(uint64_t epoch, uint8_t out[32]);

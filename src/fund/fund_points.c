@@ -126,12 +126,12 @@ static void payer_scope(uint64_t epoch, uint8_t out[32]) {
     gt_keccak256(b, sizeof b, out);
 }
 
-int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err) {
+int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int any, int *same, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_fund_prepare(tx->db,
                              "SELECT EXISTS(SELECT 1 FROM fd_humans w JOIN fd_humans p"
                              " ON p.issuer=w.issuer AND p.person=w.person WHERE w.subject=?1 AND p.subject=?2"
-                             " AND w.revoked=0 AND p.revoked=0 AND w.expires_s>?3 AND p.expires_s>?3)"
+                             " AND (?4 OR (w.revoked=0 AND p.revoked=0 AND w.expires_s>?3 AND p.expires_s>?3)))"
                              " OR EXISTS(SELECT 1 FROM fd_human_same a JOIN fd_human_same b"
                              " ON b.addr=a.other AND b.other=a.addr WHERE a.addr=?1 AND a.other=?2)",
                              &q, err);
@@ -139,6 +139,7 @@ int gt_fund_same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, 
     sqlite3_bind_blob(q, 1, worker->b, 20, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)tx->time_s);
+    sqlite3_bind_int(q, 4, any != 0);
     if (sqlite3_step(q) == SQLITE_ROW) *same = sqlite3_column_int(q, 0) != 0;
     else rc = gt_err_set(err, GT_EDB, "fund store: %s", sqlite3_errmsg(tx->db));
     sqlite3_finalize(q);
@@ -159,7 +160,7 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
                           "the task's poster %s holds no valid proof of human: points come only from work a "
                           "human-attested poster paid for",
                           gt_fund_addr(&ref->poster, who));
-    if ((rc = gt_fund_same_human(tx, &ref->worker, &ref->poster, &same, err))) return rc;
+    if ((rc = gt_fund_same_human(tx, &ref->worker, &ref->poster, 0, &same, err))) return rc;
     if (same) return gt_err_set(err, GT_EPERM, "the worker is attested as the same human as the task's poster");
     uint8_t scope[32];
     payer_scope(epoch, scope);

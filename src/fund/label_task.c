@@ -366,11 +366,13 @@ static const gt_field_def join_fields[] = {{"task", GT_F_BYTES32, 0}};
  * same person by an honest issuer (or a human_same pair), took a seat,
  * answered the gold it had committed and was paid its own task's pay back
  * (test_fund_attacks test_poster_second_wallet_labels). Refuses who when it
- * is attested as the poster's human. */
+ * is attested as the poster's human by any attestation, valid or not: the
+ * poster needs none to post, so one that had lapsed or been revoked took
+ * the seat (test_poster_lapsed_wallet_labels). */
 static int poster_person_check(gt_tx *tx, const fd_ltask *t, const gt_addr *who, gt_err *err) {
     int same = 0;
     if (tx->height < tx->format14_height) return 0;
-    int rc = gt_fund_same_human(tx, who, &t->poster, &same, err);
+    int rc = gt_fund_same_human(tx, who, &t->poster, 1, &same, err);
     if (rc || !same) return rc;
     return gt_err_set(err, GT_EPERM,
                       "this address is attested as the same human as the task's poster, who may not label its own"

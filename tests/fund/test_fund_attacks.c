@@ -164,6 +164,45 @@ static void test_poster_second_wallet_labels(void) {
     poster_second_wallet_on(fresh_format14_at(1000000), 0); /* the rule before format 14 */
 }
 
+/* The same attack with the poster's own attestation expired (or revoked)
+ * before its second wallet joins: the person link is a fact an issuer
+ * stated, not a proof still valid, and the poster needs no attestation to
+ * post a label task. Format 14's check read only valid attestations of
+ * both, so letting its own lapse (it costs nothing) took the seat. */
+static void test_poster_lapsed_wallet_labels(void) {
+    skew = 0;
+    gt_ledger *l = fresh();
+    enum { H0 = X0, HS = X0 + 1 };
+    for (int i = 1; i < X0 + N_EXTRA; i++)
+        CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i), 100 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"humans\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, H0, "H", now_of(l) + 50), 0); /* the poster's: lapses */
+    CHECK_EQ_INT(attest(l, V1, HS, "H", now_of(l) + 100000), 0);
+    next_block_at(l, now_of(l) + 100);
+    uint8_t salt[32], gc[32], task[32];
+    gt_keccak256("gold salt", 9, salt);
+    gt_fund_label_gold_commit(salt, "0-", 2, gc);
+    uint64_t t = now_of(l), pay = TOKEN / 100;
+    CHECK_EQ_INT(fa(l, H0, task, NULL, "label_task_post",
+                    "{\"name\":\"n\",\"items\":2,\"labellers\":2,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":100,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    pay, 2 * pay, t + 1000, t + 2000, hx(gc)),
+                 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(fa(l, H0, NULL, NULL, "label_item_add",
+                        "{\"task\":\"%s\",\"prompt\":\"q%d\",\"answers\":2,\"answer0\":\"a\",\"answer1\":\"b\"}",
+                        hx(task), i),
+                     0);
+    gt_result res;
+    int rc = fa(l, HS, NULL, &res, "label_join", "{\"task\":\"%s\"}", hx(task));
+    fprintf(stderr, "  the second wallet of a poster whose attestation lapsed joins: %d %s\n", rc,
+            rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, GT_EPERM);
+    done(l);
+}
+
 /* One funder per epoch (before format 14): whoever funded first owned it,
  * and an epoch up to a year ahead may be funded. A squatter funded the
  * next epochs with 1 base unit each; the airdrop's real funder was then
@@ -617,6 +656,7 @@ int main(void) {
     }
     RUN(test_late_attestation);
     RUN(test_poster_second_wallet_labels);
+    RUN(test_poster_lapsed_wallet_labels);
     RUN(test_revoke_in_gap);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
