@@ -64,7 +64,11 @@ int gt_file_write_atomic(const char *path, const void *data, size_t len, unsigne
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(), atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
         return gt_err_set(err, GT_ELIMIT, "path too long: %s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* The name can be guessed: made new (O_EXCL refuses any name that is
+     * there, a symlink too), so a link planted there is never followed onto
+     * the file it names; a leftover of an earlier process is removed first. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) return gt_err_set(err, GT_EIO, "cannot create %s: %s", tmp, strerror(errno));
     fchmod(fd, mode); /* umask must not widen or narrow what the caller asked for */
     const uint8_t *p = data;

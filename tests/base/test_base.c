@@ -240,6 +240,37 @@ static void test_file(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* gt_file_write_atomic's temp name (path.tmp.PID.SEQ) can be guessed: a
+ * symlink planted there by whoever can write the directory (a kept agent
+ * result's home, a shared one) was followed, and the file it named was
+ * truncated and overwritten with the caller's bytes. The temp is now made
+ * new (O_EXCL, O_NOFOLLOW): the victim keeps its bytes, the write lands. */
+static void test_file_tmp_symlink(void) {
+    char dir[] = "/tmp/gt_test_tmplnXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[512], victim[512], ln[600];
+    snprintf(path, sizeof path, "%s/kept", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    CHECK_EQ_INT(gt_file_write_atomic(victim, "victim", 6, 0600, NULL), 0);
+    for (unsigned long seq = 0; seq < 256; seq++) {
+        snprintf(ln, sizeof ln, "%s.tmp.%ld.%lu", path, (long)getpid(), seq);
+        CHECK_EQ_INT(symlink(victim, ln), 0);
+    }
+    CHECK_EQ_INT(gt_file_write_atomic(path, "mine", 4, 0600, NULL), 0);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(victim, 100, &data, &len, &err), 0);
+    CHECK(data && len == 6 && !memcmp(data, "victim", 6));
+    gt_free(data);
+    CHECK_EQ_INT(gt_file_read(path, 100, &data, &len, &err), 0);
+    CHECK(data && len == 4 && !memcmp(data, "mine", 4));
+    gt_free(data);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* gt_err_wrap keeps the code of the error it wraps even when the caller
  * passed no gt_err (it returned GT_EINVAL whatever the error was). */
 static int fails_with_funds(gt_err *err) { return gt_err_set(err, GT_EFUNDS, "insufficient balance"); }
@@ -301,5 +332,6 @@ int main(void) {
     RUN(test_pool_shared);
     RUN(test_pool_shared_args);
     RUN(test_file);
+    RUN(test_file_tmp_symlink);
     return gt_test_finish();
 }
