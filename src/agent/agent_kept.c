@@ -11,13 +11,15 @@
  * "GTKEPT01", task id, slot and attempt (8 bytes each, big-endian), the
  * spec's hash, the model's hash (zeros: none), the result's sha256. Loaded
  * only for the slot it names, with the same spec and model, and bytes whose
- * sha256 is the header's; anything else is removed and the work runs again.
+ * sha256 is the header's, from a regular file of the agent's own user (not
+ * a link); anything else is removed and the work runs again.
  * Writing one removes the agent's others (a slot that expired while the
  * agent was down): at most one is left behind. */
 #include <assert.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent_impl.h"
@@ -128,6 +130,19 @@ static const char *kept_mismatch(const gt_agent *a, const gt_job *job, uint64_t 
     return NULL;
 }
 
+/* Why the name path is not one this agent wrote (a link, not a regular
+ * file, another user's), or NULL when it is; "" when there is none. The
+ * header proves nothing of who wrote it (its sha256 is of the bytes
+ * themselves): a link, or a file a co-tenant of a shared home left under a
+ * name it can compute, had the agent submit that file's bytes. */
+static const char *kept_foreign(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return "";
+    if (S_ISLNK(st.st_mode)) return "a symbolic link";
+    if (!S_ISREG(st.st_mode)) return "not a regular file";
+    return st.st_uid != geteuid() ? "written by another user" : NULL;
+}
+
 /* Fills a->kept from the file of job's slot at attempt when it matches
  * (kept_mismatch); a file that does not is removed (agent_impl.h). */
 int ag_kept_load(gt_agent *a, const gt_job *job, uint64_t attempt) {
@@ -136,9 +151,14 @@ int ag_kept_load(gt_agent *a, const gt_job *job, uint64_t attempt) {
     uint8_t *b = NULL;
     size_t n = 0;
     gt_err e = {0};
-    if (!a->kept_dir[0] || kept_path(a, job->task_id, job->slot, attempt, path, sizeof path, &e) ||
-        !gt_file_exists(path))
+    if (!a->kept_dir[0] || kept_path(a, job->task_id, job->slot, attempt, path, sizeof path, &e)) return 0;
+    const char *foreign = kept_foreign(path);
+    if (foreign && !*foreign) return 0; /* none kept */
+    if (foreign) {
+        gt_agent_logf(a, "ignores its kept result %s (%s): removed; works the slot again", path, foreign);
+        unlink(path);
         return 0;
+    }
     if (gt_file_read(path, GT_AGENT_RESULT_MAX_BYTES + KEPT_HEADER, &b, &n, &e)) {
         gt_agent_logf(a, "cannot read its kept result %s: %s; works the slot again", path, e.msg);
         unlink(path);

@@ -290,6 +290,37 @@ static void test_restart_keeps_result(void) {
     rmdir(kdir);
 }
 
+/* A kept result that is a symlink (here to the agent's own file, moved out
+ * of its home): loaded through the link, the agent submitted whatever file
+ * the link named -- one a co-tenant of a shared home could write, with a
+ * header it can compute (task, slot, attempt, spec and model are public,
+ * the sha256 is of the bytes themselves). A kept file is read only when it
+ * is a regular file of the agent's own user, not through a link: the link
+ * is removed and the slot worked again. */
+static void test_kept_symlink(void) {
+    char kdir[] = "/tmp/gt-kept-XXXXXX", path[512], away[600];
+    uint8_t id[32];
+    gt_agent_stats s;
+    CHECK(mkdtemp(kdir) != NULL);
+    gt_agent *poster = make("lposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make_kept("lworker", GT_ROLE_WORKER, kdir);
+    CHECK(tnet_mint(dir, gt_agent_address(worker), 50000000, NULL) == 0);
+    if (!worked_then_stopped(poster, worker, kdir, id) || kept_files(kdir, path) != 1) return;
+    snprintf(away, sizeof away, "%s.away", kdir);
+    CHECK_EQ_INT(rename(path, away), 0);
+    CHECK_EQ_INT(symlink(away, path), 0);
+    worker = make_kept("lworker", 0, kdir);
+    gt_agent *all[] = {poster, worker};
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    gt_agent_stats_get(worker, &s);
+    CHECK_EQ_U64(s.work_runs, 1); /* the link not followed: worked again */
+    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    unlink(away);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+    rmdir(kdir);
+}
+
 typedef struct runner {
     gt_agent *a;
     volatile int stop;
@@ -443,6 +474,7 @@ int main(void) {
     RUN(test_dispute_retried);
     RUN(test_restart_after_claim);
     RUN(test_restart_keeps_result);
+    RUN(test_kept_symlink);
     RUN(test_run_outlasts_outage);
     RUN(test_one_agent_per_key);
     fpx_stop(&proxy);
