@@ -296,7 +296,8 @@ static void test_restart_keeps_result(void) {
  * header it can compute (task, slot, attempt, spec and model are public,
  * the sha256 is of the bytes themselves). A kept file is read only when it
  * is a regular file of the agent's own user, not through a link: the link
- * is removed and the slot worked again. */
+ * (then, when the test runs as root, a file chowned to nobody) is removed
+ * and the slot worked again. */
 static void test_kept_symlink(void) {
     char kdir[] = "/tmp/gt-kept-XXXXXX", path[512], away[600];
     uint8_t id[32];
@@ -316,6 +317,17 @@ static void test_kept_symlink(void) {
     CHECK_EQ_U64(s.work_runs, 1); /* the link not followed: worked again */
     CHECK_EQ_INT(kept_files(kdir, path), 0);
     unlink(away);
+    if (geteuid() == 0) { /* a file of another user at the kept name (only root can make one here) */
+        gt_agent_free(worker);
+        worker = make_kept("lworker", GT_ROLE_WORKER, kdir); /* its work_runs from 0 */
+        if (!worked_then_stopped(poster, worker, kdir, id) || kept_files(kdir, path) != 1) return;
+        CHECK_EQ_INT(chown(path, 65534, 65534), 0);
+        worker = make_kept("lworker", 0, kdir), all[1] = worker;
+        CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+        gt_agent_stats_get(worker, &s);
+        CHECK_EQ_U64(s.work_runs, 1);
+        CHECK_EQ_INT(kept_files(kdir, path), 0);
+    }
     gt_agent_free(poster);
     gt_agent_free(worker);
     rmdir(kdir);
