@@ -292,12 +292,58 @@ static void epoch_across_upgrade(void) {
     CHECK_CONTAINS(err.msg, "fund-epoch-funders");
     done(NULL);
 }
+/* A store as format 13 left it (version 13, no format14_height, no
+ * fd_epoch_funds): its verify before the upgrade, a writer's open that
+ * upgrades it (format14_height the block after the head, the table made),
+ * then an epoch funded and revoked-for under the old rules topped up by a
+ * second funder and closed (each its own back), and the whole replayed. */
+static void format13_store_upgrade(void) {
+    skew = 0;
+    gt_ledger *l = world_on(fresh_format14_at(1000000));
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, X0 + 5, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":1}", e), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(BOB)), 0);
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(l, &head, NULL), 0);
+    gt_ledger_close(l);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=13 WHERE key='version';"
+                                  "DELETE FROM meta WHERE key='format14_height'; DROP TABLE fd_epoch_funds;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    if (err.code) fprintf(stderr, "verify of the format 13 store: %s\n", err.msg);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    if (!l) return;
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* a pre-14 revocation (1): again at once */
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    CHECK_EQ_U64(bal(l, ALICE) - a0, TOKEN);
+    CHECK_EQ_U64(bal(l, X0 + 5) - s0, 1);
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='format14_height'", -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+    CHECK_EQ_U64((uint64_t)sqlite3_column_int64(q, 0), head.height + 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    done(l);
+}
 static void test_epoch_squat(void) {
     skew = 0;
     epoch_squat_on(world(), 1);
     skew = 0;
     epoch_squat_on(world_on(fresh_format14_at(1000000)), 0); /* the rule before format 14 */
     epoch_across_upgrade();
+    format13_store_upgrade();
 }
 
 /* An issuer revokes after the window and attests again after finalize:
