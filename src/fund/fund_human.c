@@ -207,6 +207,36 @@ static int check_not_revoked(gt_tx *tx, const gt_addr *issuer, const gt_addr *su
                       gt_fund_addr(subject, s), (unsigned long long)at, (unsigned long long)until);
 }
 
+/* Format 14's rule: an issuer's attestation of a subject it vouches for
+ * (an unrevoked row) only renews it -- the same person and weight, any
+ * expiry. Why: human_attest replaces the row, so after a round's window
+ * an issuer attested another project's backers again at 1 ppm, the round
+ * was finalized at that weight and the issuer restored them (the gap
+ * attack the revocation rule closed, without a revocation;
+ * test_fund_attacks test_reweight_in_gap). A change of weight or person
+ * goes through human_revoke, stamped with its time. */
+static int check_renewal(gt_tx *tx, const gt_action *a, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db,
+                             "SELECT 1 FROM fd_humans WHERE subject=? AND issuer=? AND revoked=0"
+                             " AND (person!=? OR weight_ppm!=?)",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, a->f[HA_SUBJECT].addr.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, a->f[HA_PERSON].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (int64_t)a->f[HA_WEIGHT].u64);
+    int s = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (s == SQLITE_DONE) return 0;
+    if (s != SQLITE_ROW) return gt_err_set(err, GT_EDB, "reading the attestation: %s", sqlite3_errmsg(tx->db));
+    char w[43];
+    return gt_err_set(err, GT_EPERM,
+                      "this issuer already attests %s with another person or weight: an attestation of it only renews"
+                      " (the same person and weight); revoke it first to change them",
+                      gt_fund_addr(&a->f[HA_SUBJECT].addr, w));
+}
+
 static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     gt_addr zero = {{0}};
@@ -222,6 +252,7 @@ static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           (unsigned long long)tx->time_s, GT_FUND_ATTEST_MAX_S);
     int rc = check_issuer(tx, &a->from, err);
     if (!rc && tx->height >= tx->format14_height) rc = check_not_revoked(tx, &a->from, &a->f[HA_SUBJECT].addr, err);
+    if (!rc && tx->height >= tx->format14_height) rc = check_renewal(tx, a, err);
     if (rc) return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "INSERT OR REPLACE INTO fd_humans VALUES(?,?,?,?,?,0,?)", &q, err))) return rc;

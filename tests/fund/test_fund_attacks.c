@@ -404,6 +404,39 @@ static void test_revoke_in_gap(void) {
     revoke_in_gap_on(world_on(fresh_format14_at(1000000)), 0); /* the rule before format 14 */
 }
 
+/* The gap attack without a revocation: after the window the issuer attests
+ * project 1's backers again, same person, weight 1 ppm (human_attest
+ * replaces its row; nothing revoked, so neither format 14 rule sees it),
+ * the round is finalized at that weight, and the issuer attests them again
+ * at full weight. From format 14 an issuer's attestation of a subject it
+ * vouches for (an unrevoked row) only renews it: the same person and
+ * weight, any expiry; a change goes through a revocation (stamped with its
+ * time, counted in a round only before its endS). */
+static void test_reweight_in_gap(void) {
+    skew = 0;
+    gt_ledger *l = world();
+    uint64_t until = now_of(l) + 100000;
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(attest(l, V1, X0 + i, names[i], until), 0);
+    uint8_t gamed[32];
+    round_open(l, GT_FUND_PAIRWISE, TOKEN, 10 * TOKEN, 1000, gamed);
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(give(l, X0 + i, gamed, i / 2, TOKEN), 0);
+    skew += 1010;
+    int rc[2];
+    for (int i = 2; i < 4; i++)
+        rc[i - 2] = fa(l, V1, NULL, NULL, "human_attest",
+                       "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1,\"expiresS\":%llu}", ad(X0 + i),
+                       blob(names[i]), until);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(gamed)), 0);
+    fprintf(stderr, "  reweighed to 1 ppm after the window: %d %d; project 1's match %llu (honest: 500000)\n", rc[0],
+            rc[1], (unsigned long long)match_of(l, gamed, 1));
+    CHECK_EQ_INT(rc[0], GT_EPERM);
+    CHECK_EQ_U64(match_of(l, gamed, 1), 500000);
+    CHECK_EQ_INT(attest(l, V1, X0 + 2, "c", until + 5000), 0); /* a renewal: taken */
+    done(l);
+}
+
 /* Contributions are paid to the project's owner at once, so the same tokens
  * can be given again: a round's books (fd_rounds.contributed) are a sum of
  * recycled amounts with no bound but each row's. X0 holds 2^62 base units
@@ -704,6 +737,7 @@ int main(void) {
     RUN(test_poster_second_wallet_labels);
     RUN(test_poster_lapsed_wallet_labels);
     RUN(test_revoke_in_gap);
+    RUN(test_reweight_in_gap);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
     RUN(test_limit_messages);
