@@ -76,6 +76,11 @@ void gt_index_close(gt_index *ix); /* accepts NULL */
  * an older backup) or whose last block's hash is not the log's at that
  * height. The watcher calls it round after round until caught up. */
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err);
+/* Only that first check (and start over), indexing nothing: the node runs it
+ * before it serves, so an index of this log answers from the first request
+ * (an unchecked one answers nothing, and a client that asked at once, before
+ * the watcher's first round, saw no actions at all). */
+int gt_index_check(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err);
 uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed (0 until checked against the log) */
 /* A round fed by the caller, who decodes the blocks anyway (the watcher, for
  * its task events): begin when the index is at block `after` (else

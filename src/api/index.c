@@ -299,9 +299,8 @@ static int index_stale(gt_index *ix, gt_ledger *ro, uint64_t head) {
     return hash8_of(b.hash) != ix->hash8;
 }
 
-int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err) {
-    assert(max_blocks > 0);
-    pthread_mutex_lock(&ix->mu);
+/* gt_index_check with ix->mu held. */
+static int check_locked(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err) {
     int rc = 0;
     if (!ix->checked && index_stale(ix, ro, head)) {
         GT_WARN("node: the action index was made from another log, or keeps no block hash (it is at block %llu, "
@@ -314,6 +313,20 @@ int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_b
         ix->height = 0, ix->has_hash8 = 0;
     }
     ix->checked = !rc;
+    return rc;
+}
+
+int gt_index_check(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err) {
+    pthread_mutex_lock(&ix->mu);
+    int rc = check_locked(ix, ro, head, err);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err) {
+    assert(max_blocks > 0);
+    pthread_mutex_lock(&ix->mu);
+    int rc = check_locked(ix, ro, head, err);
     if (!rc && ix->height < head) {
         uint64_t to = head - ix->height > max_blocks ? ix->height + max_blocks : head;
         rc = index_blocks(ix, ro, to, err);

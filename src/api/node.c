@@ -446,6 +446,8 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     snprintf(index_path, sizeof index_path, "%s/index.db", n->home);
     gt_err ierr = {0};
     if (gt_index_open(index_path, &n->index, &ierr)) GT_WARN("node: no action index: %s", ierr.msg);
+    else if (gt_index_check(n->index, n->ledger, head.height, &ierr))
+        GT_WARN("node: the action index: %s (GET /v1/actions answers nothing until it is checked)", ierr.msg);
     atomic_store(&n->metrics.head_height, head.height);
     n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
