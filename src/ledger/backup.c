@@ -181,8 +181,7 @@ static int make_tmp(gt_err *err) {
     return e ? gt_err_set(err, GT_EIO, "cannot create %s mode 0600: %s", g_tmp, strerror(e)) : 0;
 }
 
-/* Reads the 32-byte seed secret of the ledger file at path into out, with a
- * connection of its own (db, left open for the caller). */
+/* Reads the 32-byte seed secret of the copy at path, open as db, into out. */
 static int read_secret(sqlite3 *db, const char *path, uint8_t out[32], gt_err *err) {
     sqlite3_stmt *q = NULL;
     int rc = GT_EDB;
