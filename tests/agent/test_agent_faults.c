@@ -362,10 +362,9 @@ static const char *wait_slot(gt_agent *poster, const uint8_t id[32], const char 
  * reach: started while it is (1.5 s: the registration waits it out), then
  * unreachable for 3 s (150 polls of 20 ms) between a second claim and its
  * submit. Each time the loop waits the outage out and then submits; both
- * results are accepted and paid. Counted with the stake it has locked: the
- * running worker may claim a slot that an earlier test's dispute reopened
- * (no validators there), whose stake stays locked, not lost (a balance
- * alone read one stake short in 2 of 9 runs). */
+ * results are accepted and paid. It runs first (see main): its worker,
+ * running on its own, claims any open task, and other tests leave some.
+ * Counted with the stake it has locked all the same. */
 static void test_run_outlasts_outage(void) {
     gt_agent *poster = make("oposter", url, GT_ROLE_POSTER, 0);
     gt_agent *worker = make("oworker", proxy.url, GT_ROLE_WORKER, 0);
@@ -481,13 +480,19 @@ int main(void) {
         fprintf(stderr, "could not start the node or the proxy\n");
         return 1;
     }
+    /* First: its worker runs on its own (gt_agent_run) and claims whatever
+     * open task it sees; the tests after this one leave tasks open or
+     * reopened (a dispute with no validators), which it claimed in their
+     * place, so the task it waits for stayed open (2 of 9 runs, and once in
+     * a loaded fresh clone's make test after session 55's kept-result tests
+     * were added before it). */
+    RUN(test_run_outlasts_outage);
     RUN(test_submit_retried);
     RUN(test_lost_answers);
     RUN(test_dispute_retried);
     RUN(test_restart_after_claim);
     RUN(test_restart_keeps_result);
     RUN(test_kept_symlink);
-    RUN(test_run_outlasts_outage);
     RUN(test_one_agent_per_key);
     fpx_stop(&proxy);
     tnet_stop(home, node_pid, dir);
