@@ -248,6 +248,20 @@ static int worked_then_stopped(gt_agent *poster, gt_agent *worker, const char *k
     return !strcmp(st, "claimed") && s.work_runs == 1;
 }
 
+/* Restarts name off duty on kdir and steps it with poster until task id's
+ * slot is paid: the kept file was not trusted, so the work ran once more,
+ * and no kept file is left. Returns the new worker. */
+static gt_agent *reworked(gt_agent *poster, const char *name, const char *kdir, const uint8_t id[32], char *path) {
+    gt_agent *worker = make_kept(name, 0, kdir);
+    gt_agent *all[] = {poster, worker};
+    gt_agent_stats s;
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    gt_agent_stats_get(worker, &s);
+    CHECK_EQ_U64(s.work_runs, 1);
+    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    return worker;
+}
+
 /* A worker restarted between its work and its submit (the submit refused on
  * its way): the new agent on the same key and kept_dir submits the result
  * kept on disk and is paid, its work never run (it used to work the slot in
@@ -280,11 +294,7 @@ static void test_restart_keeps_result(void) {
         CHECK(gt_file_write_atomic(path, b, n, 0600, NULL) == 0);
     }
     gt_free(b);
-    worker = make_kept("rworker", 0, kdir), all[1] = worker;
-    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
-    gt_agent_stats_get(worker, &s);
-    CHECK_EQ_U64(s.work_runs, 1);
-    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    worker = reworked(poster, "rworker", kdir, id, path);
     gt_agent_free(poster);
     gt_agent_free(worker);
     rmdir(kdir);
@@ -301,7 +311,6 @@ static void test_restart_keeps_result(void) {
 static void test_kept_symlink(void) {
     char kdir[] = "/tmp/gt-kept-XXXXXX", path[512], away[600];
     uint8_t id[32];
-    gt_agent_stats s;
     CHECK(mkdtemp(kdir) != NULL);
     gt_agent *poster = make("lposter", url, GT_ROLE_POSTER, 0);
     gt_agent *worker = make_kept("lworker", GT_ROLE_WORKER, kdir);
@@ -310,23 +319,14 @@ static void test_kept_symlink(void) {
     snprintf(away, sizeof away, "%s.away", kdir);
     CHECK_EQ_INT(rename(path, away), 0);
     CHECK_EQ_INT(symlink(away, path), 0);
-    worker = make_kept("lworker", 0, kdir);
-    gt_agent *all[] = {poster, worker};
-    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
-    gt_agent_stats_get(worker, &s);
-    CHECK_EQ_U64(s.work_runs, 1); /* the link not followed: worked again */
-    CHECK_EQ_INT(kept_files(kdir, path), 0);
+    worker = reworked(poster, "lworker", kdir, id, path); /* the link not followed: worked again */
     unlink(away);
     if (geteuid() == 0) { /* a file of another user at the kept name (only root can make one here) */
         gt_agent_free(worker);
         worker = make_kept("lworker", GT_ROLE_WORKER, kdir); /* its work_runs from 0 */
         if (!worked_then_stopped(poster, worker, kdir, id) || kept_files(kdir, path) != 1) return;
         CHECK_EQ_INT(chown(path, 65534, 65534), 0);
-        worker = make_kept("lworker", 0, kdir), all[1] = worker;
-        CHECK_STR(step_until(all, 2, id, "paid"), "paid");
-        gt_agent_stats_get(worker, &s);
-        CHECK_EQ_U64(s.work_runs, 1);
-        CHECK_EQ_INT(kept_files(kdir, path), 0);
+        worker = reworked(poster, "lworker", kdir, id, path);
     }
     gt_agent_free(poster);
     gt_agent_free(worker);
