@@ -218,12 +218,16 @@ static int meta_has(gt_ledger *l, const char *key) {
  * GT_ENOTFOUND for a copy made without it (backup.c marks one with the meta
  * row seed_secret_removed); a secret missing from any other ledger is
  * damage, GT_EDB. */
+static int no_secret_refusal(const char *path, gt_err *err) {
+    return gt_err_set(err, GT_ENOTFOUND, "the ledger %s has no draw seed secret: it is a copy made for verifying "
+                      "(`gotong ledger backup --no-secret`), which `ledger verify` reads but no node may extend "
+                      "(restore from a backup made without --no-secret)", path);
+}
+
 static int seed_matches(gt_ledger *l, gt_seed_chain *c, const gt_block *head, gt_err *err) {
     int rc = gt_ledger_meta_get(l, "seed_secret", NULL, c->secret, 32, err);
     if (rc && meta_has(l, "seed_secret") == 0 && meta_has(l, "seed_secret_removed") == 1)
-        return gt_err_set(err, GT_ENOTFOUND, "the ledger %s has no draw seed secret: it is a copy made for verifying "
-                          "(`gotong ledger backup --no-secret`), which `ledger verify` reads but no node may extend "
-                          "(restore from a backup made without --no-secret)", l->path);
+        return no_secret_refusal(l->path, err);
     if (rc) return rc;
     uint8_t seed[32], anchor[32];
     gt_seed_for_block(c, head->height, seed, anchor);
@@ -281,6 +285,28 @@ static int start_threads(gt_ledger *l, gt_err *err) {
     return 0;
 }
 
+/* Refuses, before a writer's open changes anything, a copy made without the
+ * seed secret (backup.c marks one with the meta row seed_secret_removed):
+ * the writer's open would turn the copy to WAL mode and upgrade its format
+ * before load_seed refused it, so the copy handed over for verifying was no
+ * longer the one made. Read-only, so a file that is no ledger at all (or
+ * one that cannot be read) is left to the open's own checks and messages. */
+static int refuse_verify_copy(const char *path, gt_err *err) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int secret = -1, removed = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT sum(key='seed_secret'), sum(key='seed_secret_removed') FROM meta", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER) {
+        secret = sqlite3_column_int(q, 0);
+        removed = sqlite3_column_int(q, 1);
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return secret == 0 && removed > 0 ? no_secret_refusal(path, err) : 0;
+}
+
 int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     *out = NULL;
     int rc = gt_rules_register(err);
@@ -318,6 +344,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
             goto fail;
         }
     }
+    if (!l->readonly && (rc = refuse_verify_copy(path, err))) goto fail;
     if ((rc = gt_ledger_open_db(path, l->readonly, &l->db, err))) goto fail;
     if (!l->readonly && ((rc = gt_ledger_create_schema(l->db, err)) || (rc = upgrade_format(l, err)))) goto fail;
     if ((rc = gt_ledger_load_genesis(l, &l->g, err))) goto fail;

@@ -21,6 +21,7 @@
 
 #include "../test.h"
 #include "ledger_util.h"
+#include "base/alloc.h"
 #include "base/amount.h"
 #include "base/file.h"
 #include "ledger/ledger_impl.h"
@@ -277,10 +278,22 @@ static void test_no_secret(void) {
     CHECK_EQ_INT(gt_ledger_open(out, GT_LEDGER_READONLY, &c, &err), 0);
     gt_ledger_close(c);
     c = NULL;
+    uint8_t *before = NULL, *after = NULL;
+    size_t n_before = 0, n_after = 0;
+    CHECK_EQ_INT(gt_file_read(out, 1u << 26, &before, &n_before, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(out, 0, &c, &err), GT_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "has no draw seed secret");
     CHECK_CONTAINS(err.msg, "--no-secret");
     CHECK(c == NULL);
+    /* Refused before anything was written: the copy is byte for byte the
+     * one made (a writer's open had turned it to WAL mode first). */
+    CHECK_EQ_INT(gt_file_read(out, 1u << 26, &after, &n_after, &err), 0);
+    CHECK(n_before == n_after && before && after && !memcmp(before, after, n_before));
+    char wal[200];
+    snprintf(wal, sizeof wal, "%s-wal", out);
+    CHECK_EQ_INT(gt_file_exists(wal), 0);
+    gt_free(before);
+    gt_free(after);
 }
 
 int main(void) {
