@@ -261,6 +261,12 @@ typedef struct gt_kern {
     void (*silu_mul)(float *g, const float *u, int n);
     void (*exp_shift)(float *s, float mx, int n);
     void (*f16_store)(gt_f16 *dst, const float *src, int n);
+    /* Packs one full tile of a Q8_0 matrix at load: 16 GGUF rows, row_bytes
+     * apart, of n_blocks blocks each. Block b's quants go to tq + 512 b
+     * (row r's bytes 4g..4g+3 at g * 64 + r * 4, each stored q + 128), its
+     * 16 scales to td + 16 b (row r's at r). Data movement only, so every
+     * path writes the same bytes (test_kernels compares them). */
+    void (*pack_q8_0)(const uint8_t *rows, size_t row_bytes, int n_blocks, uint8_t *tq, gt_f16 *td);
 } gt_kern;
 
 /* The best table this CPU runs (chosen once, by cpuid). */

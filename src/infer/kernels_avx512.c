@@ -606,6 +606,53 @@ static void f16_store_512(gt_f16 *dst, const float *src, int n) {
     for (; i < n; i++) dst[i] = gt_f32_to_f16(src[i]);
 }
 
+/* kernels.h's pack_q8_0 as a transpose: the 16 rows' 32 quant bytes of a
+ * block are a 16 x 8 array of dwords, and the tile wants it 8 x 16 (dword
+ * group g of every row together). Rows i and i + 8 share a zmm (one per
+ * 256-bit half), the two halves are transposed 8 x 8 at once by the unpacks
+ * (within 128-bit lanes), and a two-source qword permute joins the lanes. */
+static void pack_q8_0_512(const uint8_t *rows, size_t row_bytes, int n_blocks, uint8_t *tq, gt_f16 *td) {
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const int aligned = ((uintptr_t)tq & 63) == 0;
+    for (int b = 0; b < n_blocks; b++) {
+        const uint8_t *s = rows + (size_t)b * 34;
+        __m512i v[8], t[8], u[8];
+        for (int i = 0; i < 8; i++) {
+            const uint8_t *r0 = s + (size_t)i * row_bytes, *r1 = s + (size_t)(i + 8) * row_bytes;
+            _mm_prefetch((const char *)r0 + GT_PACK_AHEAD_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char *)r1 + GT_PACK_AHEAD_BYTES, _MM_HINT_T0);
+            memcpy(&td[(size_t)b * 16 + (size_t)i], r0, 2);
+            memcpy(&td[(size_t)b * 16 + (size_t)i + 8], r1, 2);
+            v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(r0 + 2))),
+                                      _mm256_loadu_si256((const __m256i *)(r1 + 2)), 1);
+        }
+        for (int i = 0; i < 8; i += 2) { /* rows i, i+1: dwords 0,1 | 4,5 (lo) and 2,3 | 6,7 (hi) */
+            t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+            t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+        }
+        for (int h = 0; h < 2; h++) { /* rows 4h..4h+3 (and 8 on): u[4h + e] holds dwords e | e + 4 */
+            u[4 * h + 0] = _mm512_unpacklo_epi64(t[4 * h], t[4 * h + 2]);
+            u[4 * h + 1] = _mm512_unpackhi_epi64(t[4 * h], t[4 * h + 2]);
+            u[4 * h + 2] = _mm512_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+            u[4 * h + 3] = _mm512_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+        }
+        uint8_t *d = tq + (size_t)b * 512;
+        for (int e = 0; e < 4; e++) {
+            __m512i g0 = _mm512_xor_si512(_mm512_permutex2var_epi64(u[e], lo, u[e + 4]), flip);
+            __m512i g1 = _mm512_xor_si512(_mm512_permutex2var_epi64(u[e], hi, u[e + 4]), flip);
+            if (aligned) { /* written once, read by a later product: past the caches */
+                _mm512_stream_si512((__m512i *)(d + e * 64), g0);
+                _mm512_stream_si512((__m512i *)(d + (e + 4) * 64), g1);
+            } else {
+                _mm512_storeu_si512(d + e * 64, g0);
+                _mm512_storeu_si512(d + (e + 4) * 64, g1);
+            }
+        }
+    }
+    _mm_sfence(); /* the streamed stores ordered before the tile is handed on */
+}
+
 const gt_kern gt_kern_avx512 = {
     .name = "avx512",
     .act_set = act_set_512,
@@ -619,6 +666,7 @@ const gt_kern gt_kern_avx512 = {
     .silu_mul = silu_mul_512,
     .exp_shift = exp_shift_512,
     .f16_store = f16_store_512,
+    .pack_q8_0 = pack_q8_0_512,
 };
 #endif
 

@@ -920,8 +920,47 @@ static void test_act_nonfinite_positions(void) {
     if (!checked_k) fprintf(stderr, "  (no avx2 on this CPU: its Q8_K quantizer skipped)\n");
 }
 
+/* Every path's pack_q8_0 writes a full tile as kernels.h lays it out,
+ * byte for byte, from rows with a stride wider than a row (a matrix's rows
+ * inside a larger one), including q = -128 and every scale bit pattern. */
+static void test_pack_q8_0_paths(void) {
+    const int R = GT_KERN_TILE_ROWS, n_blocks = 37;
+    const size_t row_bytes = (size_t)(n_blocks + 3) * 34;
+    uint8_t *rows = gt_malloc(row_bytes * (size_t)R), *want = gt_malloc((size_t)n_blocks * 512);
+    void *own;
+    uint8_t *mem = gt_kern_alloc((size_t)n_blocks * 512 + 64, &own); /* 64-byte aligned */
+    gt_f16 want_d[37 * 16], got_d[37 * 16];
+    for (size_t i = 0; i < row_bytes * (size_t)R; i++) rows[i] = (uint8_t)rnd();
+    for (int b = 0; b < n_blocks; b++)
+        for (int r = 0; r < R; r++) {
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)b * 34;
+            memcpy(&want_d[b * 16 + r], blk, 2);
+            for (int k = 0; k < 32; k++) /* byte k of the row: group k / 4, row r, byte k % 4 */
+                want[(size_t)b * 512 + (size_t)(k / 4) * 64 + (size_t)r * 4 + (size_t)(k % 4)] = (uint8_t)(blk[2 + k] ^ 0x80);
+        }
+    for (int isa = 0; isa < GT_ISA_COUNT; isa++) {
+        const gt_kern *k = gt_kern_isa((gt_isa)isa);
+        if (!k) {
+            fprintf(stderr, "  (isa %d not on this CPU: its Q8_0 pack SKIPPED)\n", isa);
+            continue;
+        }
+        for (int off = 0; off < 2; off++) { /* a model's aligned tiles (streamed stores), and not */
+            uint8_t *got = mem + off;
+            memset(mem, 0x5a, (size_t)n_blocks * 512 + 64);
+            memset(got_d, 0x5a, sizeof got_d);
+            k->pack_q8_0(rows, row_bytes, n_blocks, got, got_d);
+            CHECK_MSG(memcmp(got, want, (size_t)n_blocks * 512) == 0, "%s at +%d: quants", k->name, off);
+            CHECK_MSG(memcmp(got_d, want_d, sizeof want_d) == 0, "%s at +%d: scales", k->name, off);
+        }
+    }
+    gt_free(rows);
+    gt_free(want);
+    gt_free(own);
+}
+
 int main(void) {
     RUN(test_f16);
+    RUN(test_pack_q8_0_paths);
     RUN(test_matmul);
     RUN(test_q8_k_act);
     RUN(test_kq_tiles);
