@@ -2,8 +2,9 @@
  * operations (range reduction, then a fixed number of series terms), so that
  * everything verification re-runs (the engine's RoPE tables and sampling
  * probabilities, the trainer's RoPE angles and learning-rate schedule) is the
- * same bits on every machine and libm. The infer and train layers are built
- * with -ffp-contract=off, so no compiler fuses a multiply and an add.
+ * same bits on every machine and libm. Every room is built with
+ * -ffp-contract=off, so no compiler fuses a multiply and an add; no room's
+ * library calls a libm transcendental (ctest repo_libm).
  * Accuracy: within a few ulp of double for the arguments used here (|x| up to
  * ~1e6 for sin/cos), checked against libm in tests/train/test_train_ops.c. */
 #ifndef GT_INFER_DMATH_H

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/map.h"
 #include "base/progress.h"
+#include "infer/dmath.h"
 #include "work/data/rng.h"
 
 struct gt_pipeline {
@@ -181,17 +182,24 @@ int gt_judge_score(const gt_job_spec *spec, gt_llm *judge, const char *prompt, c
     int32_t cands[2] = {yes, no};
     double lp[2];
     rc = gt_llm_next_logprobs(judge, ids, n, cands, 2, lp, err);
-    /* P(Yes) / (P(Yes) + P(No)) = 1 / (1 + exp(lp_no - lp_yes)) */
-    if (!rc) *score = 1.0 / (1.0 + exp(lp[1] - lp[0]));
+    /* P(Yes) / (P(Yes) + P(No)) = 1 / (1 + exp(lp_no - lp_yes)), by
+     * gt_dmath_exp: the score meets the job's threshold in every validator's
+     * re-run, so it must be the same bits with any libm. */
+    if (!rc) *score = 1.0 / (1.0 + gt_dmath_exp(lp[1] - lp[0]));
     return rc;
+}
+
+size_t gt_pipeline_spot_n(const gt_job_spec *spec, size_t n) {
+    if (!(spec->spot_fraction > 0)) return 0;
+    size_t m = (size_t)ceil(spec->spot_fraction * (double)n - 1e-9);
+    return m > n ? n : m;
 }
 
 /* Re-runs a seeded choice of ceil(fraction * n) samples; 0 all reproduced,
  * 1 one did not (reason in rep), or an error. */
 static int stage_spot(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, gt_sample *s, size_t n,
                       gt_batch_report *rep, gt_err *err) {
-    size_t m = (size_t)ceil(p->spec->spot_fraction * (double)n - 1e-9);
-    if (m > n) m = n;
+    size_t m = gt_pipeline_spot_n(p->spec, n);
     size_t *order = gt_malloc(sizeof(size_t) * (n ? n : 1));
     if (!order) return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) order[i] = i;
