@@ -21,6 +21,7 @@
 #include "store/blob.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"
+#include "work/data/pipeline.h"
 #include "work/work.h"
 
 void gt_agent_dataset_dir(const char *datasets_dir, const uint8_t job[32], char *out, size_t cap) {
@@ -659,6 +660,28 @@ out:
     return rc;
 }
 
+/* Milliseconds a check of one batch of the job takes at most at this
+ * agent's measured time a token (ag_token_us, prompt evaluations folded
+ * in): the spot check re-generates ceil(fraction x batch) samples of up to
+ * max_tokens each, and a judge stage scores every sample with one call,
+ * counted as one token's time. 0 before the agent has timed a token, or
+ * for a spec it cannot read. Why: the reveal guard had no estimate for a
+ * generate check, so an agent's first one was bounded by its history alone. */
+static uint64_t gen_rerun_ms(gt_agent *a, const gt_job *job) {
+    uint64_t tok_us = ag_token_us(a);
+    if (!tok_us || !job->spec) return 0;
+    char *text = json_dumps(job->spec, JSON_COMPACT);
+    gt_job_spec spec;
+    gt_err e = {0};
+    memset(&spec, 0, sizeof spec);
+    int rc = text ? gt_job_spec_parse(text, strlen(text), &spec, &e) : GT_ENOMEM;
+    free(text);
+    uint64_t tokens = rc ? 0 : (uint64_t)gt_pipeline_spot_n(&spec, (size_t)spec.batch) * (uint64_t)spec.max_tokens +
+                                   (spec.judge ? spec.batch : 0);
+    gt_job_spec_free(&spec);
+    return rc ? 0 : tokens * tok_us / 1000 + 1;
+}
+
 const gt_skill gt_skill_generate = {
     .name = GT_WORK_KIND_GENERATE,
     .fits = gen_fits,
@@ -668,6 +691,7 @@ const gt_skill gt_skill_generate = {
     .judge = gen_judge,
     .stands_by = gen_stands_by,
     .own_slot_work = 1,
+    .rerun_ms = gen_rerun_ms,
 };
 
 /* A validator's trade on its card: it serves `generate` tasks as their

@@ -126,6 +126,42 @@ static void test_rerun_estimate(void) {
     gt_agent_free(a);
 }
 
+/* The generate skill's estimate of a batch's check (the reveal guard's,
+ * before any history; it had none): 0 before a token is timed; then the
+ * spot-checked samples (ceil(0.5 x 4) = 2) at max_tokens (8) each, plus one
+ * call a sample when a judge stage scores the batch. */
+static void test_rerun_estimate_generate(void) {
+    gt_key k;
+    key_for("estimate-gen", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "estimate-gen", .skills = "generate", .roles = GT_ROLE_VALIDATOR};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    const gt_skill *sk = gt_skill_find("generate");
+    const char *plain = "{\"version\":1,\"name\":\"lines\",\"template\":\"Write one line about {topic}.\","
+                        "\"variables\":{\"topic\":[\"rice\"]},\"seed\":1,\"samples\":8,\"batch\":4,\"reward\":1,"
+                        "\"stake\":0,\"license\":\"mit\",\"generation\":{\"max_tokens\":8},"
+                        "\"pipeline\":{\"spot_check\":0.5}}";
+    const char *judged = "{\"version\":1,\"name\":\"judged\",\"template\":\"Write one line about {topic}.\","
+                         "\"variables\":{\"topic\":[\"rice\"]},\"seed\":1,\"samples\":8,\"batch\":4,\"reward\":1,"
+                         "\"stake\":0,\"license\":\"mit\",\"generation\":{\"max_tokens\":8},"
+                         "\"pipeline\":{\"spot_check\":0.5,\"judge\":{\"threshold\":0.4}}}";
+    json_t *jp = json_loads(plain, 0, NULL), *jj = json_loads(judged, 0, NULL), *bad = json_loads("{}", 0, NULL);
+    CHECK(a && sk && sk->rerun_ms && jp && jj && bad);
+    if (a && sk && sk->rerun_ms && jp && jj && bad) {
+        gt_job job = {.spec = jp}, job_j = {.spec = jj}, job_bad = {.spec = bad};
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 0); /* no per-token time yet: history alone */
+        a->gen_us = 5000, a->gen_tokens = 2;    /* 2500 us a token */
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 2 * 8 * 2500 / 1000 + 1);
+        CHECK_EQ_U64(sk->rerun_ms(a, &job_j), (2 * 8 + 4) * 2500 / 1000 + 1);
+        CHECK_EQ_U64(sk->rerun_ms(a, &job_bad), 0); /* a spec it cannot read */
+    }
+    json_decref(jp);
+    json_decref(jj);
+    json_decref(bad);
+    gt_agent_free(a);
+}
+
 static void test_memo_ring(void) {
     gt_key k;
     key_for("memo", &k);
@@ -839,6 +875,7 @@ int main(void) {
     RUN(test_sub_units);
     RUN(test_memo_ring);
     RUN(test_rerun_estimate);
+    RUN(test_rerun_estimate_generate);
     RUN(test_complete_skill);
     RUN(test_client_errors);
     RUN(test_loop_on_node);

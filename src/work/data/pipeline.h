@@ -131,6 +131,9 @@ int gt_pipeline_remember(gt_pipeline *p, const gt_sample *s, gt_err *err);
 int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, gt_sample *samples, size_t n,
                     gt_batch_report *rep, gt_err *err);
 /* The judge's score for one (prompt, output) under the spec's judge prompt. */
+/* How many of a batch's n samples the spot check re-runs at the spec's
+ * fraction: ceil(fraction x n), at most n (0 when the stage is off). */
+size_t gt_pipeline_spot_n(const gt_job_spec *spec, size_t n);
 int gt_judge_score(const gt_job_spec *spec, gt_llm *judge, const char *prompt, const char *output, double *score,
                    gt_err *err);
 
