@@ -62,6 +62,16 @@ enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status,
  * of its own (gotong serve) calls it from its first call of a request. */
 int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap);
 
+/* Refuses a write a browser sends on behalf of another site's page: a
+ * method other than GET and HEAD whose Sec-Fetch-Site is neither
+ * same-origin nor none, or, from a browser that sends no Sec-Fetch-Site,
+ * whose Origin is not http(s)://HOST of the request's Host ("null"
+ * included). A request with neither header (not a browser's) passes.
+ * Returns 0, or 403 with msg (cap bytes) naming what was sent and what is
+ * taken. The node checks its own requests and an extension's before
+ * routing; gotong serve calls it from its first call of a request. */
+int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, char *msg, size_t cap);
+
 /* The node's table holds this many routes at most beside an extension's. */
 #define GT_API_EXT_MAX_ROUTES 16
 

@@ -232,6 +232,12 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
         gt_serve_fail(&e, framing_status, NULL, "invalid_request", "%s", why);
         return send_error(r, conn, &e);
     }
+    /* Another site's page must not spend this server's compute through a visitor's browser (a node checked it). */
+    if (!r->on_node && gt_api_cross_origin_check(conn, method, why, sizeof why)) {
+        gt_serve_error e;
+        gt_serve_fail(&e, 403, NULL, "cross_origin", "%s", why);
+        return send_error(r, conn, &e);
+    }
     int idx = gt_route_find(routes, N_ROUTES, strcmp(method, "HEAD") ? method : "GET", url, &r->m, &err);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);

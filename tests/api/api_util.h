@@ -98,6 +98,8 @@ typedef struct thttp {
     size_t len;
     size_t cap;   /* bytes allocated at body (0: unknown, as after a caller's calloc) */
     char allow[64], ctype[128], reqid[32], etag[64];
+    char csp[192], nosniff[16], acao[64]; /* Content-Security-Policy, X-Content-Type-Options, Access-Control-Allow-Origin */
+    int n_csp;                            /* Content-Security-Policy lines (two would both apply) */
 } thttp;
 
 /* curl write callback: appends to h->body (NUL-terminated). */
@@ -120,7 +122,8 @@ static size_t thttp_write(char *p, size_t size, size_t n, void *arg) {
     return add;
 }
 
-/* curl header callback: keeps Allow, Content-Type, X-Request-Id and ETag. */
+/* curl header callback: keeps Allow, Content-Type, X-Request-Id, ETag and the
+ * headers that tell a browser what it may do with the answer. */
 static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     thttp *h = arg;
     size_t len = size * n;
@@ -131,6 +134,10 @@ static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     if (!strncasecmp(line, "Content-Type: ", 14)) snprintf(h->ctype, sizeof h->ctype, "%.127s", line + 14);
     if (!strncasecmp(line, "X-Request-Id: ", 14)) snprintf(h->reqid, sizeof h->reqid, "%.31s", line + 14);
     if (!strncasecmp(line, "ETag: ", 6)) snprintf(h->etag, sizeof h->etag, "%.63s", line + 6);
+    if (!strncasecmp(line, "Content-Security-Policy: ", 25))
+        snprintf(h->csp, sizeof h->csp, "%.191s", line + 25), h->n_csp++;
+    if (!strncasecmp(line, "X-Content-Type-Options: ", 24)) snprintf(h->nosniff, sizeof h->nosniff, "%.15s", line + 24);
+    if (!strncasecmp(line, "Access-Control-Allow-Origin: ", 29)) snprintf(h->acao, sizeof h->acao, "%.63s", line + 29);
     return len;
 }
 

@@ -399,6 +399,60 @@ static void test_nul_in_uri(void) {
     trm(dir);
 }
 
+/* Posts a mint of 5 (key 0, the authority, at nonce) to A[1] with one more
+ * request header; returns the status, the answer in h. */
+static long mint_with(CURL *c, uint16_t port, uint64_t nonce, const char *header, thttp *h) {
+    gt_action a;
+    tcore(&a, &gt_kind_mint, 0, nonce, &A[1], 5);
+    char *body = tjson(&a);
+    treq_hdr(c, port, "POST", "/v1/actions", body, strlen(body), header, h);
+    free(body);
+    return h->status;
+}
+
+/* A write a browser sends for another site's page (a form or a no-cors
+ * fetch, which need no preflight) is refused before it is read: 403 EPERM
+ * naming the Origin, its nonce left unused. The node's own page and clients
+ * that are not browsers write; reads are answered to anyone, without a CORS
+ * header that would let another site's script read them. */
+static void test_cross_origin_writes(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    const char *const refused[] = {"Origin: http://evil.example", "Origin: null", "Origin: http://127.0.0.1:1",
+                                   "Sec-Fetch-Site: cross-site", "Sec-Fetch-Site: same-site"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHECK_EQ_INT(mint_with(c, port, 0, refused[i], &h), 403);
+        CHECK_STR(ecode(&h), "EPERM");
+        CHECK_CONTAINS(h.body, "cross-origin POST refused");
+        thttp_free(&h);
+    }
+    treq_hdr(c, port, "POST", "/v1/blobs", "x", 1, "Origin: http://evil.example", &h);
+    CHECK_EQ_INT(h.status, 403);
+    CHECK_CONTAINS(h.body, "cross-origin POST refused");
+    thttp_free(&h);
+    char self[64];
+    snprintf(self, sizeof self, "Origin: http://127.0.0.1:%u", (unsigned)port);
+    CHECK_EQ_INT(mint_with(c, port, 0, self, &h), 200); /* nonce 0: no refused one used it */
+    thttp_free(&h);
+    CHECK_EQ_INT(mint_with(c, port, 1, "Sec-Fetch-Site: same-origin", &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_INT(mint_with(c, port, 2, NULL, &h), 200);
+    thttp_free(&h);
+    treq_hdr(c, port, "GET", "/v1/head", NULL, 0, "Origin: http://evil.example", &h);
+    CHECK_EQ_INT(h.status, 200);
+    CHECK_STR(h.acao, "");
+    thttp_free(&h);
+    treq_hdr(c, port, "OPTIONS", "/v1/actions", NULL, 0, "Origin: http://evil.example", &h); /* a preflight */
+    CHECK(h.status >= 400);
+    CHECK_STR(h.acao, "");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* A request whose body could be framed two ways (request smuggling through a
  * proxy that reads the other framing) is refused at once, naming what is
  * wrong, and its connection closed; the node serves the next one. */
@@ -1711,6 +1765,7 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_routes_and_params);
     RUN(test_nul_in_uri);
+    RUN(test_cross_origin_writes);
     RUN(test_query_misuse);
     RUN(test_ambiguous_framing);
     RUN(test_head_events_pool);

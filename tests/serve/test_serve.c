@@ -1095,6 +1095,42 @@ static void test_ambiguous_framing(void) {
     gt_serve_stop(s);
 }
 
+/* One POST /v1/completions of a two-token completion, sent as a browser's
+ * form or no-cors fetch would (text/plain) with one more header line
+ * ("Name: value\r\n"); the whole answer into buf. */
+static void post_as_page(uint16_t port, const char *header, char *buf, size_t cap) {
+    const char *body = "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}";
+    char req[512];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\n%sContent-Type: text/plain\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", header, strlen(body), body);
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    CHECK_MSG(read_to_eof(fd, buf, cap), "%s: no answer and the connection still open: %s", header, buf);
+    close(fd);
+}
+
+/* A POST a browser sends for another site's page (a form or a no-cors fetch:
+ * text/plain, no preflight) is refused before the model sees it, naming the
+ * Origin: another site must not spend this server's compute through a
+ * visitor's browser. A page of the server's own origin is answered. */
+static void test_cross_origin(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    char buf[4096];
+    static const char *const refused[] = {"Origin: http://evil.example\r\n", "Sec-Fetch-Site: cross-site\r\n"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        post_as_page(gt_serve_port(s), refused[i], buf, sizeof buf);
+        CHECK_MSG(strstr(buf, " 403 ") && strstr(buf, "cross-origin POST refused") && strstr(buf, "cross_origin"),
+                  "case %zu answered: %.400s", i, buf);
+    }
+    post_as_page(gt_serve_port(s), "Origin: http://x\r\n", buf, sizeof buf); /* its own origin (Host: x) */
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "\"choices\""), "same origin: %.400s", buf);
+    gt_serve_stop(s);
+}
+
 /* A connection from 127.0.0.1 or another loopback address (a second client). */
 static int connect_from(uint16_t port, const char *from) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1179,6 +1215,7 @@ int main(void) {
     RUN(test_request_limits);
     RUN(test_cancel_on_disconnect);
     RUN(test_ambiguous_framing);
+    RUN(test_cross_origin);
     RUN(test_slow_clients);
     return gt_test_finish();
 }

@@ -1,0 +1,48 @@
+/* guard.c: what a browser must not do in the node's name (api/ext.h:
+ * gt_api_cross_origin_check).
+ *
+ * The node has no sessions or cookies: a write is authorised by its
+ * signature. Yet a page of any site a user visits can still send the user's
+ * browser at a node it reaches and the site does not (one on 127.0.0.1): a
+ * form or a no-cors fetch POSTs a text/plain body with no preflight, so the
+ * site could submit actions it signed into that node's ledger, or make a
+ * node serving a model (-m) spend its compute, blind but effective. Browsers
+ * say where such a request comes from (Origin, Sec-Fetch-Site); clients that
+ * are not browsers (the CLI, agents, curl) send neither and are not
+ * concerned. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/ext.h"
+
+/* Whether origin (an Origin header: scheme://host[:port], or "null") names
+ * the authority host (a Host header). Only http and https are taken: the
+ * scheme may differ behind a proxy that ends TLS, the authority may not. */
+static int guard_same_authority(const char *origin, const char *host) {
+    assert(origin && host);
+    const char *rest = NULL;
+    if (!strncasecmp(origin, "http://", 7)) rest = origin + 7;
+    else if (!strncasecmp(origin, "https://", 8)) rest = origin + 8;
+    return rest && rest[0] && !strcasecmp(rest, host);
+}
+
+/* See api/ext.h. Sec-Fetch-Site, which a page cannot set, decides when the
+ * browser sent it (a proxy that rewrites Host cannot mislead it); else the
+ * Origin, when there is one, must name the Host the request was sent to. */
+int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, char *msg, size_t cap) {
+    assert(conn && method && msg && cap > 0);
+    if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) return 0;
+    const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (site && (!strcasecmp(site, "same-origin") || !strcasecmp(site, "none"))) return 0;
+    if (!site && (!origin || (host && guard_same_authority(origin, host)))) return 0;
+    snprintf(msg, cap,
+             "cross-origin %.16s refused: a page of another site sent it (Origin %.100s, Sec-Fetch-Site %.32s, "
+             "Host %.100s); this node takes writes from its own dashboard or from clients that are not browsers "
+             "(which send no Origin)",
+             method, origin ? origin : "absent", site ? site : "absent", host ? host : "absent");
+    return 403;
+}
