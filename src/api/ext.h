@@ -72,6 +72,15 @@ int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap);
  * routing; gotong serve calls it from its first call of a request. */
 int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, char *msg, size_t cap);
 
+/* Marks an answer for browsers: X-Content-Type-Options: nosniff, and,
+ * unless it has a policy of its own (a dashboard file's), the
+ * Content-Security-Policy "default-src 'none'; frame-ancestors 'none';
+ * sandbox": a blob, a label export or a JSON error that reflects the URL is
+ * never read as a page of the node's origin, run or framed. The node calls
+ * it on every answer it queues, an extension's included; gotong serve on
+ * its own. */
+void gt_api_guard_headers(struct MHD_Response *resp);
+
 /* The node's table holds this many routes at most beside an extension's. */
 #define GT_API_EXT_MAX_ROUTES 16
 

@@ -1,5 +1,5 @@
-/* guard.c: what a browser must not do in the node's name (api/ext.h:
- * gt_api_cross_origin_check).
+/* guard.c: what a browser must not do in the node's name or with its
+ * answers (api/ext.h: gt_api_cross_origin_check, gt_api_guard_headers).
  *
  * The node has no sessions or cookies: a write is authorised by its
  * signature. Yet a page of any site a user visits can still send the user's
@@ -9,13 +9,22 @@
  * node serving a model (-m) spend its compute, blind but effective. Browsers
  * say where such a request comes from (Origin, Sec-Fetch-Site); clients that
  * are not browsers (the CLI, agents, curl) send neither and are not
- * concerned. */
+ * concerned.
+ *
+ * Every answer is also marked so that a browser neither guesses its type
+ * (a blob or a label export read as HTML) nor runs it as a page of the
+ * node's origin, whose storage holds the labellers' unrevealed openings. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/ext.h"
+
+/* The policy of every answer that is not a dashboard file: nothing loads,
+ * nothing frames it, and a document made of it is sandboxed (an opaque
+ * origin, no script), whatever a browser takes it for. */
+static const char guard_csp[] = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
 /* Whether origin (an Origin header: scheme://host[:port], or "null") names
  * the authority host (a Host header). Only http and https are taken: the
@@ -45,4 +54,14 @@ int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, c
              "(which send no Origin)",
              method, origin ? origin : "absent", site ? site : "absent", host ? host : "absent");
     return 403;
+}
+
+/* See api/ext.h. A dashboard file keeps the stricter page policy it was
+ * given (h_web.c); two policies would both apply and block its scripts. */
+void gt_api_guard_headers(struct MHD_Response *resp) {
+    assert(resp);
+    if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+        MHD_add_response_header(resp, "Content-Security-Policy", guard_csp);
 }

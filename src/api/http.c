@@ -167,6 +167,7 @@ static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     }
     r->bytes_out = o->len;
     o->body = NULL;
+    gt_api_guard_headers(resp);
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     if (o->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, o->allow);
     if (o->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -309,6 +310,7 @@ enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status,
         return MHD_NO; /* settled but cannot say so: the answer is not sent either */
     }
     gt_free(hdr);
+    gt_api_guard_headers(resp);
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     return MHD_queue_response(conn, status, resp);
 }

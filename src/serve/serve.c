@@ -187,6 +187,7 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
     if (!r->on_node) MHD_add_response_header(resp, "X-Request-Id", id); /* on a node: the node's id */
+    if (!r->on_node) gt_api_guard_headers(resp);                          /* on a node: the node marks it */
     if (o->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (o->status == 405 && r->m.allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->m.allow);
     if (o->status == 429) {

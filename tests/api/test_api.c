@@ -453,6 +453,61 @@ static void test_cross_origin_writes(void) {
     trm(dir);
 }
 
+/* Checks that an answer is marked for browsers: nosniff, and the one policy
+ * that sandboxes it as a document and forbids framing it. */
+static void check_guarded(const thttp *h, const char *what) {
+    CHECK_MSG(!strcmp(h->nosniff, "nosniff"), "%s: X-Content-Type-Options \"%s\"", what, h->nosniff);
+    CHECK_MSG(h->n_csp == 1 && strstr(h->csp, "sandbox") && strstr(h->csp, "frame-ancestors 'none'") &&
+                  strstr(h->csp, "default-src 'none'"),
+              "%s: %d Content-Security-Policy lines, the last \"%s\"", what, h->n_csp, h->csp);
+}
+
+/* Every answer that is not a dashboard file -- JSON, an error that quotes
+ * the URL, a blob anyone uploaded, /metrics -- is one a browser must not
+ * sniff into HTML nor run as a page of the node's origin (where the label
+ * page keeps its unrevealed openings): nosniff and a sandboxing policy. The
+ * dashboard's files keep their own policy, alone (two would both apply). */
+static void test_answer_headers(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200); /* uploaders hold funds */
+    const char *html = "<html><script>alert(localStorage.length)</script></html>";
+    CHECK_EQ_INT(tupload(c, port, 1, html, strlen(html), &h), 201);
+    json_t *j = json_loads(h.body, 0, NULL);
+    char blob[120];
+    snprintf(blob, sizeof blob, "/v1/blobs/%s", j ? json_string_value(json_object_get(j, "id")) : "?");
+    json_decref(j);
+    thttp_free(&h);
+    static const struct { const char *path; int status; } reads[] = {
+        {"/v1/head", 200}, {"/v1/nope/<script>alert(1)</script>", 404}, {"/metrics", 200},
+        {"/v1/blocks?limit=0", 400}, {"/web/nope.html", 404}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        CHECK_EQ_INT(tget(c, port, reads[i].path, &h), reads[i].status);
+        check_guarded(&h, reads[i].path);
+        thttp_free(&h);
+    }
+    CHECK_EQ_INT(tget(c, port, blob, &h), 200);
+    CHECK_CONTAINS(h.body, "<script>");
+    check_guarded(&h, blob);
+    thttp_free(&h);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "{", &h), 400);
+    check_guarded(&h, "POST /v1/actions");
+    thttp_free(&h);
+    static const char *const pages[] = {"/", "/web/app.js"};
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_EQ_INT(tget(c, port, pages[i], &h), 200);
+        CHECK_STR(h.nosniff, "nosniff");
+        CHECK_MSG(h.n_csp == 1 && strstr(h.csp, "script-src 'self'") && !strstr(h.csp, "sandbox"),
+                  "%s: %d policies, the last \"%s\"", pages[i], h.n_csp, h.csp);
+        thttp_free(&h);
+    }
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* A request whose body could be framed two ways (request smuggling through a
  * proxy that reads the other framing) is refused at once, naming what is
  * wrong, and its connection closed; the node serves the next one. */
@@ -1766,6 +1821,7 @@ int main(void) {
     RUN(test_routes_and_params);
     RUN(test_nul_in_uri);
     RUN(test_cross_origin_writes);
+    RUN(test_answer_headers);
     RUN(test_query_misuse);
     RUN(test_ambiguous_framing);
     RUN(test_head_events_pool);

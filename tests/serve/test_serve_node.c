@@ -67,6 +67,11 @@ static void check_same(CURL *c, uint16_t node_port, uint16_t serve_port, const c
     char *x = answer_of(a.body), *y = answer_of(b.body);
     CHECK_MSG(x && y && !strcmp(x, y), "%s: node %s, serve %s", path, x ? x : "?", y ? y : "?");
     CHECK(x && strstr(x, "\"completion_tokens\""));
+    /* Both marked for browsers: not sniffed into a page, nor run or framed as one of the server's origin. */
+    CHECK_MSG(!strcmp(a.nosniff, "nosniff") && a.n_csp == 1 && strstr(a.csp, "sandbox"), "node: %d \"%s\"", a.n_csp,
+              a.csp);
+    CHECK_MSG(!strcmp(b.nosniff, "nosniff") && b.n_csp == 1 && strstr(b.csp, "sandbox"), "serve: %d \"%s\"", b.n_csp,
+              b.csp);
     free(x), free(y);
     thttp_free(&a), thttp_free(&b);
 }
@@ -92,6 +97,11 @@ static void check_node_routes(CURL *c, uint16_t port) {
     int rc = treq(c, port, "DELETE", "/v1/chat/completions", NULL, 0, &h);
     CHECK_MSG(rc == 0 && h.status == 405, "curl %d (%s), status %ld", rc, curl_easy_strerror(rc), h.status);
     CHECK_CONTAINS(h.body, "\"method_not_allowed\"");
+    thttp_free(&h);
+    /* Another site's page cannot spend the node's model through a visitor's browser. */
+    treq_hdr(c, port, "POST", "/v1/completions", COMPLETION, strlen(COMPLETION), "Origin: http://evil.example", &h);
+    CHECK_EQ_INT((int)h.status, 403);
+    CHECK_CONTAINS(h.body, "cross-origin POST refused");
     thttp_free(&h);
     CHECK_EQ_INT((int)tget(c, port, "/metrics", &h), 200);
     CHECK_CONTAINS(h.body, "route=\"/v1/chat/completions\",status=\"200\"} 1");
