@@ -19,6 +19,8 @@
 //   - a task posted from the board's form (its spec uploaded under a permit
 //     signed in the page, then task_post) lands on the ledger and the board;
 //   - an agent named with markup is shown as text and runs nothing;
+//   - a page of another site cannot write through the browser (a signed
+//     transfer it POSTs is refused; the node's own page's lands);
 //   - the keyboard reaches the navigation and opens a page;
 //   - the funding pages (funding.mjs), the labelling page (label.mjs) and the
 //     funding actions taken from the pages (fund_act.mjs), on the same ledger
@@ -443,6 +445,65 @@ async function injectedWallet(ctx, base, home, ayu) {
   await page.close();
 }
 
+// Another site's page cannot write through the visitor's browser: a
+// transfer signed in the dashboard (so valid), POSTed by a page of
+// http://localhost:P -- another site -- as a form or a no-cors fetch sends it
+// (text/plain, no preflight), is refused by the node and leaves the ledger
+// as it was; the same action POSTed by the node's own page lands.
+async function crossSiteWrite(ctx, base, home, ayu) {
+  const key = exportKey(home, ayu);
+  const other = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>another site</title>');
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const otherUrl = `http://localhost:${other.address().port}`;
+  const page = await ctx.newPage();
+  try {
+    await open(page, base, 'wallet', 'wallet');
+    const before = await api(base, `/v1/accounts/${ayu}`);
+    const to = '0x' + randomBytes(20).toString('hex');
+    const action = await page.evaluate(
+      async ([k, nonce, dest]) => {
+        const s = await import('/web/sign.js');
+        const chain = await (await fetch('/v1/chain')).json();
+        return s.signAction(chain, await s.keySigner(k), 'transfer', nonce, { to: dest, amount: '1' });
+      },
+      [key, before.nonce, to],
+    );
+    await page.goto(`${otherUrl}/`);
+    const sent = await page.evaluate(
+      async ([url, body]) => {
+        try {
+          await fetch(url, { method: 'POST', mode: 'no-cors', body });
+          return 'answered';
+        } catch (e) {
+          return String(e);
+        }
+      },
+      [`${base}/v1/actions`, JSON.stringify(action)],
+    );
+    const after = await api(base, `/v1/accounts/${ayu}`);
+    check(
+      sent === 'answered' && after.nonce === before.nonce,
+      `a page of ${otherUrl} POSTing a transfer the user signed is refused ` +
+        `(fetch ${sent}; nonce ${before.nonce} → ${after.nonce})`,
+    );
+    await open(page, base, 'wallet', 'wallet');
+    const own = await page.evaluate(
+      async (body) =>
+        (await fetch('/v1/actions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }))
+          .status,
+      JSON.stringify(action),
+    );
+    const landed = await api(base, `/v1/accounts/${ayu}`);
+    check(own === 200 && landed.nonce === before.nonce + 1, `the node's own page POSTs the same action: ${own}`);
+  } finally {
+    await page.close();
+    other.close();
+  }
+}
+
 // A task posted from the board's form: the spec uploaded under a permit and
 // the task_post signed in the page; the board shows it and the ledger holds it.
 async function postedFromPage(ctx, base, home, ayu) {
@@ -643,6 +704,7 @@ async function main() {
     await leaderboardChecked(browser, base);
     await signedTransfer(browser, base, home, ayu);
     await postedFromPage(browser, base, home, ayu);
+    await crossSiteWrite(browser, base, home, ayu);
     await injectedWallet(browser, base, home, ayu);
     await hostileName(browser, base, dewi, disputed);
     await keyboard(browser, base);
