@@ -54,13 +54,24 @@ const routes = [
 // Shows the page the fragment names; a page that throws shows its message.
 let navigated = false; // focus moves to a page's title only after the user moved, not on first load
 
+// The page the URL's fragment names, decoded; null when it is not valid
+// percent-encoding (a damaged or hand-made link), which decodeURIComponent
+// would throw on before any page was shown, leaving the last one in place.
+function fragmentPath() {
+  try {
+    return decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+  } catch (e) {
+    return null;
+  }
+}
+
 async function route() {
   if (cleanup) {
     cleanup();
     cleanup = null;
   }
-  const path = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
-  const hit = routes.map(([re, fn, nav]) => [re.exec(path), fn, nav]).find(([m]) => m);
+  const path = fragmentPath();
+  const hit = path === null ? null : routes.map(([re, fn, nav]) => [re.exec(path), fn, nav]).find(([m]) => m);
   for (const a of document.querySelectorAll('nav a')) {
     if (hit && a.dataset.nav === hit[2]) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -73,10 +84,13 @@ async function route() {
     },
   };
   try {
+    if (path === null)
+      throw new Error(`the link's fragment ${location.hash.slice(0, 80)} is not valid percent-encoding; ` +
+        'expected a page such as #/tasks or #/label/0x…');
     if (!hit) throw new Error(`no page "${path}" here; try the links above`);
     const [m, fn] = hit;
     const node = await fn(page, ...m.slice(1));
-    if (location.hash.replace(/^#\/?/, '') !== path && decodeURIComponent(location.hash.replace(/^#\/?/, '')) !== path)
+    if (location.hash.replace(/^#\/?/, '') !== path && fragmentPath() !== path)
       return; // the user moved on while this page loaded
     main.replaceChildren(node);
     const h1 = main.querySelector('h1');
@@ -89,7 +103,7 @@ async function route() {
     main.replaceChildren(h('h1', {}, 'Could not show this page'), h('p', { class: 'error', role: 'alert' }, e.message));
   } finally {
     main.removeAttribute('aria-busy');
-    main.dataset.ready = path || 'overview';
+    main.dataset.ready = path === null ? 'invalid' : path || 'overview';
   }
 }
 

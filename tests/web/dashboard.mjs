@@ -20,7 +20,8 @@
 //     signed in the page, then task_post) lands on the ledger and the board;
 //   - an agent named with markup is shown as text and runs nothing;
 //   - a page of another site cannot write through the browser (a signed
-//     transfer it POSTs is refused; the node's own page's lands);
+//     transfer it POSTs is refused; the node's own page's lands), and a link
+//     whose fragment is not valid percent-encoding is refused saying so;
 //   - the keyboard reaches the navigation and opens a page;
 //   - the funding pages (funding.mjs), the labelling page (label.mjs) and the
 //     funding actions taken from the pages (fund_act.mjs), on the same ledger
@@ -504,6 +505,26 @@ async function crossSiteWrite(ctx, base, home, ayu) {
   }
 }
 
+// A link whose fragment is not valid percent-encoding (#/task/%E0%A4) is
+// refused in the page, saying what is wrong, not left on the last page shown
+// with an uncaught error.
+async function badFragment(ctx, base) {
+  const page = await ctx.newPage();
+  await open(page, base, 'tasks', 'tasks');
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#/task/%E0%A4`);
+  const shown = await page
+    .waitForSelector('main[data-ready="invalid"]:not([aria-busy]) .error[role="alert"]', { timeout: 20000 })
+    .then((el) => el.textContent())
+    .catch(() => null);
+  check(
+    shown !== null && shown.includes('not valid percent-encoding') && errors.length === 0,
+    `a link with a broken fragment says so: ${shown}${errors.length ? '; page errors: ' + errors.join('; ') : ''}`,
+  );
+  await page.close();
+}
+
 // A task posted from the board's form: the spec uploaded under a permit and
 // the task_post signed in the page; the board shows it and the ledger holds it.
 async function postedFromPage(ctx, base, home, ayu) {
@@ -705,6 +726,7 @@ async function main() {
     await signedTransfer(browser, base, home, ayu);
     await postedFromPage(browser, base, home, ayu);
     await crossSiteWrite(browser, base, home, ayu);
+    await badFragment(browser, base);
     await injectedWallet(browser, base, home, ayu);
     await hostileName(browser, base, dewi, disputed);
     await keyboard(browser, base);
