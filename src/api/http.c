@@ -508,18 +508,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 /* The access log line of a finished request: text, or JSON with the
- * request id, method, path, status, bytes and duration. */
+ * request id, method, path, status, bytes and duration. The path is the
+ * decoded one, so its bytes outside printable ASCII are written '?' in both:
+ * a %0a in a URL would otherwise start a line of the client's making in the
+ * text log (a forged "req=... POST /v1/actions -> 200"). */
 static void access_log(const gt_req *r, int status, uint64_t us, enum MHD_RequestTerminationCode toe) {
     int cut = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
-    if (gt_log_format() != GT_LOG_JSON) {
-        GT_INFO("req=%s %s %s -> %d %.2fms%s", r->req_id, r->method, r->url, status, (double)us / 1000.0,
-                cut ? " (cut)" : "");
-        return;
-    }
     char path[GT_ROUTE_PATH_MAX + 1];
     size_t i = 0;
     for (; r->url[i] && i < GT_ROUTE_PATH_MAX; i++) path[i] = r->url[i] >= 0x20 && r->url[i] < 0x7f ? r->url[i] : '?';
     path[i] = 0;
+    assert(!strpbrk(path, "\r\n"));
+    if (gt_log_format() != GT_LOG_JSON) {
+        GT_INFO("req=%s %s %s -> %d %.2fms%s", r->req_id, r->method, path, status, (double)us / 1000.0,
+                cut ? " (cut)" : "");
+        return;
+    }
     json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:f}", "msg", "request", "request_id", r->req_id, "method",
                           r->method, "path", path, "status", status, "bytes", (json_int_t)r->bytes_out, "bytes_in",
                           (json_int_t)r->bytes_in, "duration_ms", (double)(us / 10) / 100.0);

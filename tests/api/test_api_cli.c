@@ -229,6 +229,35 @@ static void test_health_and_log_level(void) {
     trm(home);
 }
 
+/* A URL cannot write a line of its own into the node's text access log: its
+ * path is logged decoded, so a %0d%0a in it used to end the request's line
+ * and start one of the client's making (here a forged "POST /v1/actions ->
+ * 200"); the bytes outside printable ASCII are now written '?'. */
+static void test_access_log_forging(void) {
+    char home[64], url[128], log[128], text[8192];
+    thome(home);
+    snprintf(log, sizeof log, "%s/node.log", home);
+    const char *const args[] = {"--block-interval-ms", "0", "--log-level", "info", NULL};
+    pid_t pid = gt_test_node_start_args(home, args, log, url, sizeof url);
+    CHECK(pid > 0);
+    const char *colon = strrchr(url, ':');
+    uint16_t port = colon ? (uint16_t)atoi(colon + 1) : 0;
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/x%0d%0a[info]%20req=forged-1%20POST%20/v1/actions%20-%3E%20200%201.00ms", &h),
+                 404);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    CHECK_EQ_INT(gt_test_node_stop(pid), 0);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = 0;
+    if (f) fclose(f);
+    CHECK_MSG(!strstr(text, "\n[info] req=forged-1"), "a forged line in the log:\n%s", text);
+    CHECK_CONTAINS(text, " GET /v1/x??[info] req=forged-1 POST /v1/actions -> 200 1.00ms -> 404 ");
+    trm(home);
+}
+
 /* Runs the CLI tests; the CLI must be built. */
 int main(void) {
     if (access(GT_CLI, X_OK) != 0) {
@@ -240,6 +269,7 @@ int main(void) {
     RUN(test_serve_and_sigterm);
     RUN(test_port_in_use);
     RUN(test_health_and_log_level);
+    RUN(test_access_log_forging);
     curl_global_cleanup();
     return gt_test_finish();
 }
