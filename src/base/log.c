@@ -1,6 +1,7 @@
 /* log.c: leveled logging (see log.h). */
 #include "base/log.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -82,5 +83,10 @@ void gt_log(int level, const char *fmt, ...) {
         gt_log_json(level, json_pack("{s:o}", "msg", m ? m : json_string("(message not valid UTF-8)")));
         return;
     }
+    /* One line per call: a control byte from outside (a URL's %0a, a remote server's answer quoted in an
+     * error) must not end this line and start a forged one, nor drive the terminal (ESC). */
+    for (char *p = line; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) *p = '?';
+    assert(!strpbrk(line, "\r\n"));
     fprintf(stderr, "[%s] %s\n", level_names[level < 0 || level > 3 ? 3 : level], line);
 }

@@ -10,6 +10,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/pool.h"
 
 static void test_amount(void) {
@@ -320,6 +321,41 @@ static void test_num(void) {
     json_decref(o);
 }
 
+/* What gt_log writes to stderr for one message in format fmt (text or
+ * JSON), into out. */
+static void log_capture(int format, const char *msg, char *out, size_t cap) {
+    char path[] = "/tmp/gt_log_testXXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    CHECK(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    int level = gt_log_level(), was = gt_log_format();
+    gt_log_set_level(GT_LOG_INFO);
+    gt_log_set_format(format);
+    GT_INFO("%s", msg);
+    gt_log_set_format(was);
+    gt_log_set_level(level);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, out, cap - 1, 0);
+    out[n > 0 ? n : 0] = 0;
+    close(fd);
+    unlink(path);
+}
+
+/* One message is one line: a control byte from outside (a URL's %0d%0a, a
+ * remote answer quoted in an error, an ESC) does not end it and start a
+ * forged line, nor reach the terminal; tabs and UTF-8 stay; JSON escapes. */
+static void test_log_one_line(void) {
+    char out[512];
+    log_capture(GT_LOG_TEXT, "GET /v1/x\r\n[error] forged\tline \x1b[31mred\x7f caf\xc3\xa9", out, sizeof out);
+    CHECK_STR(out, "[info] GET /v1/x??[error] forged\tline ?[31mred? caf\xc3\xa9\n");
+    log_capture(GT_LOG_JSON, "a\nb", out, sizeof out);
+    CHECK_CONTAINS(out, "\"msg\":\"a\\nb\"");
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+}
+
 int main(void) {
     RUN(test_num);
     RUN(test_err_wrap);
@@ -333,5 +369,6 @@ int main(void) {
     RUN(test_pool_shared_args);
     RUN(test_file);
     RUN(test_file_tmp_symlink);
+    RUN(test_log_one_line);
     return gt_test_finish();
 }
