@@ -87,6 +87,8 @@ typedef struct gt_node_config {
     uint64_t blob_store_max_bytes; /* new blob bytes all uploads together (the store's usage files) */
     uint64_t blob_min_free_bytes;  /* bytes an upload must leave free on the store's filesystem */
     unsigned index_round_blocks;   /* blocks the action index takes per round while catching up; 0: default */
+    const char *allow_hosts;       /* Host names answered beside IP addresses and localhost (ext.h's
+                                    * gt_api_host_check: comma-separated, "*" any); NULL: none */
     /* --chain (chain_market.h): settle the market on gotong's contracts. */
     const char *chain_url;            /* JSON-RPC endpoint; NULL: no chain */
     uint64_t chain_confirmations;     /* the index takes a block this deep (itself included) */

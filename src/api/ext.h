@@ -72,6 +72,18 @@ int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap);
  * routing; gotong serve calls it from its first call of a request. */
 int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, char *msg, size_t cap);
 
+/* Refuses a request whose Host names a host this server was not told it
+ * is (DNS rebinding: a site whose name an attacker points at 127.0.0.1
+ * makes its page same-origin with a local node, so the cross-origin check
+ * passes, and the page reads the node's answers and spends a model's
+ * compute). Taken: no Host (not a browser's request), an IP address
+ * (v4, or v6 in brackets), localhost and names under .localhost (browsers
+ * resolve those to the loopback themselves), and the names in allow
+ * (comma-separated, case-insensitive; "*" takes any; NULL: none more).
+ * Returns 0, or 403 with msg (cap bytes) naming the Host and the option
+ * that would take it. For every method: a read is what rebinding is for. */
+int gt_api_host_check(struct MHD_Connection *conn, const char *allow, const char *option, char *msg, size_t cap);
+
 /* Marks an answer for browsers: X-Content-Type-Options: nosniff, and,
  * unless it has a policy of its own (a dashboard file's), the
  * Content-Security-Policy "default-src 'none'; frame-ancestors 'none';

@@ -14,6 +14,7 @@
  * Every answer is also marked so that a browser neither guesses its type
  * (a blob or a label export read as HTML) nor runs it as a page of the
  * node's origin, whose storage holds the labellers' unrevealed openings. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,43 @@ int gt_api_cross_origin_check(struct MHD_Connection *conn, const char *method, c
              "Host %.100s); this node takes writes from its own dashboard or from clients that are not browsers "
              "(which send no Origin)",
              method, origin ? origin : "absent", site ? site : "absent", host ? host : "absent");
+    return 403;
+}
+
+/* Whether name (a Host's host part, port and brackets gone) is in allow, a
+ * comma-separated list of names ("*": any). */
+static int guard_listed(const char *allow, const char *name, size_t len) {
+    for (const char *p = allow; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if ((n == 1 && *p == '*') || (n == len && !strncasecmp(p, name, len))) return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* See api/ext.h. The host part of a Host header: [v6]:port, v4:port or
+ * name:port (the port optional). */
+int gt_api_host_check(struct MHD_Connection *conn, const char *allow, const char *option, char *msg, size_t cap) {
+    assert(conn && option && msg && cap > 0);
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host || host[0] == '[') return 0; /* none, or an IPv6 literal */
+    const char *colon = strrchr(host, ':');
+    size_t len = colon ? (size_t)(colon - host) : strlen(host);
+    char name[256];
+    if (len > 0 && len < sizeof name) {
+        memcpy(name, host, len);
+        name[len] = 0;
+        struct in_addr v4;
+        if (inet_pton(AF_INET, name, &v4) == 1 || !strcasecmp(name, "localhost")) return 0;
+        if (len > 10 && !strcasecmp(name + len - 10, ".localhost")) return 0;
+        if (guard_listed(allow, name, len)) return 0;
+    }
+    snprintf(msg, cap,
+             "Host %.100s refused: this server answers to IP addresses, localhost and the names it is given "
+             "(%s NAME[,NAME...]), so that a page of a name pointed at it (DNS rebinding) can neither read it nor "
+             "write to it; connect by its address, or start it with %s %.100s",
+             host, option, option, len > 0 && len < sizeof name ? name : "NAME");
     return 403;
 }
 

@@ -384,7 +384,9 @@ static enum MHD_Result req_headers(gt_req *r) {
     if (atomic_exchange(&c->nul_in_uri, 0))
         return refuse_early(r, 400, GT_EINVAL, "the path or query holds an encoded NUL byte (%00): expected none");
     /* Before any route, the extension's too: a model's compute is spent as surely as a ledger is written. */
-    if (gt_api_cross_origin_check(r->conn, r->method, why, sizeof why)) return refuse_early(r, 403, GT_EPERM, why);
+    if (gt_api_host_check(r->conn, r->node->cfg.allow_hosts, "--allow-host", why, sizeof why) ||
+        gt_api_cross_origin_check(r->conn, r->method, why, sizeof why))
+        return refuse_early(r, 403, GT_EPERM, why);
     /* HEAD is GET without the body (MHD drops it). */
     const char *m = strcmp(r->method, "HEAD") ? r->method : "GET";
     int idx = gt_route_find(routes, N_ROUTES, m, r->url, &r->m, &err);

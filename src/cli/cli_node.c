@@ -38,6 +38,9 @@ static void usage(FILE *f) {
             "  --max-connections-per-ip N  open connections from one address (default %d)\n"
             "  --request-max-s S        cut a request (headers and body) not all in after S seconds\n"
             "                           (default %d)\n"
+            "  --allow-host NAMES       Host names to answer to beside IP addresses and localhost,\n"
+            "                           comma-separated (\"*\": any); a request for another name is\n"
+            "                           refused (403), so a page whose name points here cannot use it\n"
             "  --blob-quota-bytes N     bytes of new blobs each account may upload (default %llu)\n"
             "  --blob-min-funds UNITS   balance + stake an uploader must hold, base units (default %llu)\n"
             "  --blob-store-max-bytes N bytes of new blobs all uploads together may bring in (default %llu)\n"
@@ -120,6 +123,7 @@ static int parse_node(int argc, char **argv, node_args *a) {
         {"--log-format", NULL, GT_CLI_OPT_STR, &a->format, 0, 0, NULL},
         {"--max-connections-per-ip", NULL, GT_CLI_OPT_U64, &per_ip, 1, 100000, NULL},
         {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, 86400, NULL},
+        {"--allow-host", NULL, GT_CLI_OPT_STR, &cfg->allow_hosts, 0, 0, NULL},
         {"--blob-quota-bytes", NULL, GT_CLI_OPT_U64, &cfg->blob_quota_bytes, 0, UINT64_MAX, NULL},
         {"--blob-min-funds", NULL, GT_CLI_OPT_U64, &cfg->blob_min_funds_units, 0, UINT64_MAX, NULL},
         {"--blob-store-max-bytes", NULL, GT_CLI_OPT_U64, &cfg->blob_store_max_bytes, 0, UINT64_MAX, NULL},

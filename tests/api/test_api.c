@@ -453,6 +453,52 @@ static void test_cross_origin_writes(void) {
     trm(dir);
 }
 
+/* DNS rebinding: a page of a name its owner points at 127.0.0.1 is
+ * same-origin with a local node, so the cross-origin check lets its writes
+ * through and it reads every answer. The node answers only to IP addresses,
+ * localhost and the names given it (--allow-host): evil.example is refused
+ * on a read and a write (the nonce stays unused), a listed name and the
+ * address are taken. On the old code every request below was 200. */
+static void test_host_names(void) {
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    cfg.home = thome(dir), cfg.listen = "127.0.0.1:0", cfg.threads = 2, cfg.access_log = 0;
+    cfg.allow_hosts = "node.example,Other.Example";
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "node: %s", err.msg);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char hdr[96];
+    const char *refused[] = {"evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "node.example.evil"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(hdr, sizeof hdr, "Host: %s:%u", refused[i], (unsigned)port);
+        treq_hdr(c, port, "GET", "/v1/head", NULL, 0, hdr, &h);
+        CHECK_MSG(h.status == 403, "%s: %ld", hdr, h.status);
+        CHECK_CONTAINS(h.body, "--allow-host");
+        thttp_free(&h);
+    }
+    snprintf(hdr, sizeof hdr, "Host: evil.example:%u", (unsigned)port);
+    CHECK_EQ_INT(mint_with(c, port, 0, hdr, &h), 403);
+    CHECK_STR(ecode(&h), "EPERM");
+    thttp_free(&h);
+    const char *taken[] = {"127.0.0.1", "localhost", "app.localhost", "[::1]", "node.example", "other.example"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        snprintf(hdr, sizeof hdr, "Host: %s:%u", taken[i], (unsigned)port);
+        treq_hdr(c, port, "GET", "/v1/head", NULL, 0, hdr, &h);
+        CHECK_MSG(h.status == 200, "%s: %ld", hdr, h.status);
+        thttp_free(&h);
+    }
+    snprintf(hdr, sizeof hdr, "Host: node.example:%u", (unsigned)port);
+    CHECK_EQ_INT(mint_with(c, port, 0, hdr, &h), 200); /* nonce 0: no refused one used it */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* Checks that an answer is marked for browsers: nosniff, and the one policy
  * that sandboxes it as a document and forbids framing it. */
 static void check_guarded(const thttp *h, const char *what) {
@@ -528,7 +574,7 @@ static void test_ambiguous_framing(void) {
         size_t len = 0;
         int eof = 0, fd = tconnect(port);
         CHECK(fd >= 0);
-        snprintf(req, sizeof req, "POST /v1/actions HTTP/1.1\r\nHost: x\r\n%s\r\n{}", cases[i].headers);
+        snprintf(req, sizeof req, "POST /v1/actions HTTP/1.1\r\nHost: localhost\r\n%s\r\n{}", cases[i].headers);
         CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
         /* 10 s: far under a hang to the idle timeout, far over a busy machine's answer */
         CHECK_MSG(tread_until(fd, buf, sizeof buf, &len, cases[i].says, 10000, &eof), "case %zu answered: %s", i, buf);
@@ -584,7 +630,7 @@ static void test_query_misuse(void) {
 static void test_head_events(unsigned threads) {
     gt_node *n = tnode(thome(dir), threads, 0);
     int fd = tconnect(gt_node_port(n));
-    const char *req = "HEAD /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *req = "HEAD /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n";
     char buf[4096];
     size_t len = 0;
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
@@ -594,7 +640,7 @@ static void test_head_events(unsigned threads) {
     CHECK(!strstr(buf, "chunked"));
     CHECK_EQ_INT((int)gt_events_clients(n->events), 0);
     size_t head_end = (size_t)(strstr(buf, "\r\n\r\n") - buf) + 4;
-    req = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    req = "GET /v1/head HTTP/1.1\r\nHost: localhost\r\n\r\n";
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     CHECK(tread_until(fd, buf, sizeof buf, &len, "\"height\"", 5000, NULL));
     CHECK_MSG(!strncmp(buf + head_end, "HTTP/1.1 200", 12), "after HEAD's headers: \"%.40s\"", buf + head_end);
@@ -614,7 +660,7 @@ static void test_limits(void) {
     /* A declared 1 GB body: 413 arrives though not a byte of it was sent. */
     int fd = tconnect(port);
     CHECK(fd >= 0);
-    const char *req = "POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    const char *req = "POST /v1/actions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                       "Content-Length: 1000000000\r\n\r\n";
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     char buf[4096];
@@ -626,7 +672,7 @@ static void test_limits(void) {
     close(fd);
     /* The same for blobs over 16 MiB. */
     fd = tconnect(port);
-    req = "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\n";
+    req = "POST /v1/blobs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 16777217\r\n\r\n";
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     len = 0;
     CHECK(tread_until(fd, buf, sizeof buf, &len, "}}", 5000, NULL));
@@ -818,7 +864,7 @@ static void test_lifecycle_and_events(unsigned threads) {
     gt_action a;
     /* an event stream, opened first */
     int es = tconnect(port);
-    const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    const char *req = "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n";
     CHECK(write(es, req, strlen(req)) == (ssize_t)strlen(req));
     static char ev[1 << 16];
     size_t evlen = 0;
@@ -997,7 +1043,7 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK(tread_until(es, ev, sizeof ev, &evlen, ": keepalive", 5000, NULL));
     /* a reconnecting client resumes after Last-Event-ID */
     int es2 = tconnect(port);
-    req = "GET /v1/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n";
+    req = "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 1\r\n\r\n";
     CHECK(write(es2, req, strlen(req)) == (ssize_t)strlen(req));
     static char ev2[1 << 16];
     size_t ev2len = 0;
@@ -1211,7 +1257,7 @@ static void test_stop_finishes_in_flight(void) {
     CHECK(fd >= 0);
     char auth[TPERMIT_MAX], head[TPERMIT_MAX + 128];
     tpermit(1, "helloworld", 10, 600, auth);
-    snprintf(head, sizeof head, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: 10\r\n\r\nhello", auth);
+    snprintf(head, sizeof head, "POST /v1/blobs HTTP/1.1\r\nHost: localhost\r\n%s\r\nContent-Length: 10\r\n\r\nhello", auth);
     CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
     /* let the server see the headers and the first half of the body */
     struct timespec ts = {0, 200000000};
@@ -1821,6 +1867,7 @@ int main(void) {
     RUN(test_routes_and_params);
     RUN(test_nul_in_uri);
     RUN(test_cross_origin_writes);
+    RUN(test_host_names);
     RUN(test_answer_headers);
     RUN(test_query_misuse);
     RUN(test_ambiguous_framing);

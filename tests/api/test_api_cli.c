@@ -107,7 +107,7 @@ static void test_serve_and_sigterm(void) {
     CHECK_CONTAINS(out, want);
     /* an open event stream ends with the node */
     int es = tconnect(port);
-    const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *req = "GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n";
     CHECK(write(es, req, strlen(req)) == (ssize_t)strlen(req));
     static char ev[8192];
     size_t evlen = 0;

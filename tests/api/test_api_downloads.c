@@ -85,7 +85,7 @@ static long hold_unread(pid_t pid, uint16_t port, const char *path, long idle_kb
     int fd[N_IDLE_CLIENTS], answered = 0;
     long peak = 0;
     char req[256];
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
     for (int i = 0; i < N_IDLE_CLIENTS; i++) {
         fd[i] = tconnect(port);
         if (fd[i] >= 0 && write(fd[i], req, strlen(req)) != (ssize_t)strlen(req)) CHECK(0);

@@ -226,7 +226,7 @@ static void test_upload_oversize(void) {
     int fd = tconnect(port);
     char auth[TPERMIT_MAX], req[TPERMIT_MAX + 200], buf[4096];
     tpermit(1, "x", 1, 600, auth); /* its size is not the point: 413 comes first */
-    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %d\r\n\r\n", auth,
+    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: localhost\r\n%s\r\nContent-Length: %d\r\n\r\n", auth,
              GT_LIMIT_BLOB_BYTES + 1);
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     size_t len = 0;
@@ -244,7 +244,7 @@ static int partial_upload(uint16_t port, const char *data, size_t len, size_t fi
     int fd = tconnect(port);
     char auth[TPERMIT_MAX], req[TPERMIT_MAX + 200];
     tpermit(1, data, len, 600, auth);
-    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %zu\r\n\r\n", auth, len);
+    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: localhost\r\n%s\r\nContent-Length: %zu\r\n\r\n", auth, len);
     if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, data, first) != (ssize_t)first) abort();
     return fd;
 }
@@ -629,7 +629,7 @@ static void test_connection_limit(void) {
     gt_node *n = limited_node(0, 2, 0, 0);
     uint16_t port = gt_node_port(n);
     int a = tconnect(port), b = tconnect(port);
-    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: localhost\r\n\r\n";
     char buf[4096];
     size_t len = 0;
     /* make sure both are open on the server's side before the third */
@@ -677,7 +677,7 @@ static void test_total_connection_limit(void) {
     CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "%s", err.msg);
     if (!n) return;
     uint16_t port = gt_node_port(n);
-    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: localhost\r\n\r\n";
     char buf[4096];
     int fd[3];
     for (int i = 0; i < 3; i++) {
@@ -734,7 +734,7 @@ static void header_trickle_case(unsigned threads) {
     gt_node *n = threads_node(threads, 0, 0, 1, 2);
     uint16_t port = gt_node_port(n);
     int fd = tconnect(port);
-    const char *start = "GET /v1/head HTTP/1.1\r\nHost: x\r\n";
+    const char *start = "GET /v1/head HTTP/1.1\r\nHost: localhost\r\n";
     CHECK(write(fd, start, strlen(start)) == (ssize_t)strlen(start));
     uint64_t t0 = tnow_ms();
     int eof = 0;
@@ -783,7 +783,7 @@ static void test_over_limit_not_counted(void) {
     CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "%s", err.msg);
     if (!n) return;
     uint16_t port = gt_node_port(n);
-    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: localhost\r\n\r\n";
     char buf[4096];
     size_t len = 0;
     int a = tconnect_from(port, "127.0.0.1");
@@ -996,7 +996,7 @@ static int hold_and_hang_up(void *arg, gt_tx *tx, gt_err *err) {
     if (fd < 0) return 0;
     char req[4096];
     int len = snprintf(req, sizeof req,
-                       "POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "POST /v1/actions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                        "Content-Length: %zu\r\n\r\n%s",
                        strlen(g->body), g->body);
     if (len > 0 && (size_t)len < sizeof req && write(fd, req, (size_t)len) == len)

@@ -72,7 +72,7 @@ static int open_upload(uint16_t port, int i, const uint8_t hash[32]) {
     char auth[GT_BLOB_PERMIT_HEADER_MAX], req[GT_BLOB_PERMIT_HEADER_MAX + 200];
     gt_blob_permit_format(&p, auth, sizeof auth);
     snprintf(req, sizeof req,
-             "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Length: %d\r\n"
+             "POST /v1/blobs HTTP/1.1\r\nHost: localhost\r\nAuthorization: %s\r\nContent-Length: %d\r\n"
              "X-Request-Id: upload-%d\r\n\r\n",
              auth, UPLOAD_BYTES, i);
     int fd = tconnect(port);

@@ -471,7 +471,7 @@ static int send_held(uint16_t port, const char *sig) {
     if (fd < 0) return -1;
     size_t cap = strlen(sig) + 128;
     char *req = malloc(cap);
-    int n = snprintf(req, cap, "GET /v1/held HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPAYMENT-SIGNATURE: %s\r\n\r\n",
+    int n = snprintf(req, cap, "GET /v1/held HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nPAYMENT-SIGNATURE: %s\r\n\r\n",
                      sig);
     CHECK(n > 0 && (size_t)n < cap && write(fd, req, (size_t)n) == n);
     free(req);

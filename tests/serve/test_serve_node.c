@@ -115,7 +115,7 @@ static void check_node_routes(CURL *c, uint16_t port) {
 static void check_limits(uint16_t port) {
     int held = tconnect(port), fd = tconnect(port);
     CHECK(held >= 0 && fd >= 0);
-    const char req[] = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    const char req[] = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                        "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
     CHECK(fd >= 0 && write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
     char buf[2048];
