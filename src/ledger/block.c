@@ -36,19 +36,20 @@ const gt_ledger_module *gt_ledger_module_at(int i) { return i >= 0 && i < n_modu
 /* Feeds the heights where format 9's and 10's rules start into the block's
  * state commitment, in every block from format 10's height on, from format
  * 11's height on format 11's too, from format 12's format 12's, from
- * format 13's format 13's, and from format 14's format 14's. They
+ * format 13's format 13's, from format 14's format 14's, and from format
+ * 15's format 15's. They
  * live in meta, under no hash, and decide how a replay judges the blocks
  * around them: committed here, a height moved under a ledger changes the
  * replayed state root of the first block at or after format10_height (a
- * height moved: the bytes differ; format10_height to format14_height
+ * height moved: the bytes differ; format10_height to format15_height
  * moved: the block they start in, or the bytes' length, differs), so
  * `ledger verify` refuses it. Blocks before format 10's height commit
  * nothing of it, blocks before format 11's the two heights only, blocks
- * before format 12's three, before format 13's four and before format 14's
- * five, as they were made. */
+ * before format 12's three, before format 13's four, before format 14's
+ * five and before format 15's six, as they were made. */
 static void commit_rule_heights(gt_tx *tx) {
     if (tx->height < tx->format10_height) return;
-    uint8_t buf[5 + 48] = {'r', 'u', 'l', 'e', 's'};
+    uint8_t buf[5 + 56] = {'r', 'u', 'l', 'e', 's'};
     for (int i = 0; i < 8; i++) {
         buf[5 + i] = (uint8_t)(tx->format9_height >> (56 - 8 * i));
         buf[13 + i] = (uint8_t)(tx->format10_height >> (56 - 8 * i));
@@ -56,11 +57,13 @@ static void commit_rule_heights(gt_tx *tx) {
         buf[29 + i] = (uint8_t)(tx->format12_height >> (56 - 8 * i));
         buf[37 + i] = (uint8_t)(tx->format13_height >> (56 - 8 * i));
         buf[45 + i] = (uint8_t)(tx->format14_height >> (56 - 8 * i));
+        buf[53 + i] = (uint8_t)(tx->format15_height >> (56 - 8 * i));
     }
     size_t n = tx->height < tx->format11_height   ? 5 + 16
                : tx->height < tx->format12_height ? 5 + 24
                : tx->height < tx->format13_height ? 5 + 32
                : tx->height < tx->format14_height ? 5 + 40
+               : tx->height < tx->format15_height ? 5 + 48
                                                   : sizeof buf;
     gt_keccak_update(&tx->diff, buf, n);
 }

@@ -121,6 +121,16 @@ typedef struct gt_genesis {
      * writer's open upgraded (the older heights the same when it came from
      * before them); UINT64_MAX for an older store opened read-only. */
     uint64_t format14_height;
+    /* The same for format 15's rule: an issuer's leave (human_issuer_leave)
+     * counts in a pairwise round only when made before the round's endS
+     * (fund/fund_finalize.c; the leave's block time kept in fd_issuer_left),
+     * so an issuer leaving between endS and finalize no longer takes its
+     * subjects' weight out of the round; every block from it commits the
+     * seven heights (ledger/block.c). 0 for a ledger created at format 15;
+     * the block after the head for one a writer's open upgraded (the older
+     * heights the same when it came from before them); UINT64_MAX for an
+     * older store opened read-only. */
+    uint64_t format15_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

@@ -152,7 +152,20 @@
  * to 13 open read-only as they are (no format 14 height); for writing they
  * are upgraded in place. An older binary refuses a format 14 store (it
  * lacks the rule). */
-#define GT_LEDGER_FORMAT 14
+/* Format 15: one stricter rule from a height, format15_height in meta
+ * (gt_genesis): a pairwise round counts an issuer's leave
+ * (human_issuer_leave) only when made before its endS, so an issuer that
+ * leaves between endS and finalize no longer takes its subjects' weight
+ * out of the round (fund/fund_finalize.c); from that height a leave keeps
+ * its block time in fd_issuer_left, a table format 15 adds (empty until
+ * then: the state digest of older blocks is unchanged). From that height
+ * every block's state root commits format 15's height beside the older
+ * six (ledger/block.c). 0 for a new ledger; for one upgraded, the block
+ * after its head then (from format 13 or older in one go, the older
+ * heights the same). Formats 6 to 14 open read-only as they are (no format
+ * 15 height); for writing they are upgraded in place. An older binary
+ * refuses a format 15 store (it lacks the rule). */
+#define GT_LEDGER_FORMAT 15
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

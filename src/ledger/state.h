@@ -77,6 +77,8 @@ typedef struct gt_tx {
     uint64_t format13_height;
     /* The same for format 14's rule (ledger.h: gt_genesis.format14_height). */
     uint64_t format14_height;
+    /* The same for format 15's rule (ledger.h: gt_genesis.format15_height). */
+    uint64_t format15_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

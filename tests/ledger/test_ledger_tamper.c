@@ -520,14 +520,14 @@ static void expect_verify_refuses(const char *what, const char *verify_says) {
     restore();
 }
 
-/* The heights where format 9's to 14's rules start sit in meta; from
+/* The heights where format 9's to 15's rules start sit in meta; from
  * format 10's height every block's state root commits to them (format 11's
- * to 14's from their own heights), so moving one under the ledger makes
- * the replay's roots differ (this ledger was made at format 14: all are 0
+ * to 15's from their own heights), so moving one under the ledger makes
+ * the replay's roots differ (this ledger was made at format 15: all are 0
  * and every block commits them). On format 10's code format11_height was
  * committed nowhere, on format 11's format12_height, on format 12's
- * format13_height and on format 13's format14_height: moving any of them
- * passed verify. */
+ * format13_height, on format 13's format14_height and on format 14's
+ * format15_height: moving any of them passed verify. */
 static void test_rule_heights_moved(void) {
     /* format9_height moved up: no rule of this ledger's blocks reads it (a
      * transfer, a stake), so only the commitment can tell. */
@@ -552,6 +552,10 @@ static void test_rule_heights_moved(void) {
      * only the five older heights. */
     edit("UPDATE meta SET value = 2 WHERE key = 'format14_height'");
     expect_verify_refuses("format14_height 2", "block 1: replayed state root");
+    /* format15_height moved up: block 1 committed it, its replay commits
+     * only the six older heights. */
+    edit("UPDATE meta SET value = 2 WHERE key = 'format15_height'");
+    expect_verify_refuses("format15_height 2", "block 1: replayed state root");
     /* Both moved together past the head: blocks 1-4 replay without them. */
     edit("UPDATE meta SET value = 9 WHERE key IN ('format9_height', 'format10_height')");
     expect_verify_refuses("both 9", "block 1: replayed state root");

@@ -1463,7 +1463,7 @@ int main(void) {
     }
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     /* L is made as a format 9 ledger that a writer will upgrade: format 10's
-     * to 14's heights far ahead, until test_eval_check_floor moves format
+     * to 15's heights far ahead, until test_eval_check_floor moves format
      * 10's to the block after its head, as the upgrade does, test_eval_sealed
      * format 11's, test_eval_held format 12's and test_dataset_rows format
      * 13's (from format 10 every block's state root
@@ -1472,7 +1472,8 @@ int main(void) {
     sqlite3 *mdb;
     CHECK_EQ_INT(sqlite3_open(path, &mdb), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height',"
-                              "'format12_height','format13_height','format14_height')", NULL, NULL, NULL),
+                              "'format12_height','format13_height','format14_height','format15_height')", NULL,
+                              NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(mdb);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);
