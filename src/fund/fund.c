@@ -11,6 +11,7 @@
  *   fd_nullifiers(round, nullifier)    which address each human acts as in a round
  *   fd_issuers(addr)                   proof-of-human issuers
  *   fd_issuer_exits(addr)              an issuer that left: when, when its bond is free, withdrawn
+ *   fd_issuer_left(addr)               the block time of an issuer's leave (format 15)
  *   fd_humans(subject, issuer)         attestations
  *   fd_human_same(addr, other)         "addr is the same human as other", signed by addr
  *   fd_issuer_slashes(issuer, first, second)  an issuer slashed for a proven duplicate pair
@@ -54,6 +55,7 @@ static const char fund_schema_sql[] =
     " registered_height INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_issuer_exits(addr BLOB PRIMARY KEY, leave_height INTEGER NOT NULL,"
     " release_height INTEGER NOT NULL, withdrawn INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_issuer_left(addr BLOB PRIMARY KEY, left_s INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_humans(subject BLOB NOT NULL, issuer BLOB NOT NULL, person BLOB NOT NULL,"
     " weight_ppm INTEGER NOT NULL, expires_s INTEGER NOT NULL, revoked INTEGER NOT NULL, height INTEGER NOT NULL,"
     " PRIMARY KEY(subject, issuer)) WITHOUT ROWID;"
@@ -228,11 +230,38 @@ int gt_fund_issuer_read(gt_tx *tx, sqlite3 *db, const gt_addr *who, fd_issuer *o
     return rc;
 }
 
-/* Does issuer vouch now: registered, not left, bonded at least the minimum? */
-static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, int *good, gt_err *err) {
+/* Whether a left issuer's leave is to count at at_s (*left): from format 15
+ * only when its block time (fd_issuer_left, written from format 15's
+ * height) is before at_s; a leave made before format 15 has no time and
+ * always counts. Inside a rule (tx). */
+static int left_by(gt_tx *tx, const gt_addr *issuer, uint64_t at_s, int *left, gt_err *err) {
+    sqlite3_stmt *q;
+    uint64_t left_s = 0;
+    *left = 1;
+    int rc = stmt_get(tx, tx->db, "SELECT left_s FROM fd_issuer_left WHERE addr=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, issuer->b, 20, SQLITE_STATIC);
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW && !(rc = gt_row_amount(q, 0, &left_s, "fd_issuer_left", err))) *left = left_s < at_s;
+    else if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = gt_err_set(err, GT_EDB, "reading issuers' leaves: %s", sqlite3_errmsg(tx->db));
+    stmt_done(tx, q);
+    assert(rc || *left || left_s >= at_s);
+    return rc;
+}
+
+/* Does issuer vouch: registered, not left, bonded at least the minimum? In a
+ * round (in_round, from format 15) "not left" is "not left before at_s, the
+ * round's endS": a leave between endS and finalize took its subjects'
+ * weight out of a round already over (test_fund_attacks test_leave_in_gap).
+ * Anywhere else (label seats, points, the CLI's view) it is "now". */
+static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, uint64_t at_s, int in_round, int *good,
+                       gt_err *err) {
     fd_issuer is;
     int rc = gt_fund_issuer_read(tx, db, issuer, &is, err);
-    *good = !rc && is.registered && !is.left && is.bond >= GT_FUND_ISSUER_MIN_STAKE;
+    int left = is.left;
+    if (!rc && left && in_round && tx && tx->height >= tx->format15_height) rc = left_by(tx, issuer, at_s, &left, err);
+    *good = !rc && is.registered && !left && is.bond >= GT_FUND_ISSUER_MIN_STAKE;
     return rc;
 }
 
@@ -287,7 +316,7 @@ int gt_fund_human_weight_in(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
             rc = gt_row_damaged(q, 1, "fd_humans", "a weight of at most 1000000 ppm", err);
             break;
         }
-        if ((rc = issuer_good(tx, db, &issuer, &good, err))) break;
+        if ((rc = issuer_good(tx, db, &issuer, at_s, scope != NULL, &good, err))) break;
         if (good && scope) { /* only an attestation this address acted under in scope */
             uint8_t person[32];
             if ((rc = gt_row_blob(q, 2, person, 32, "fd_humans", err)) ||

@@ -73,8 +73,9 @@ static int fin_terms(sqlite3 *db, const uint8_t id[32], fin *f, gt_err *err) {
  * a pair of one human (test_fund_attacks test_late_attestation). And from
  * format 14 a revocation made at or after endS does not count here: the
  * round is settled by the state at its window's end, not by when someone
- * finalizes (test_revoke_in_gap). Older blocks replay under the rule that
- * made them. */
+ * finalizes (test_revoke_in_gap); from format 15 the same for an issuer's
+ * leave (fund.c issuer_good, test_leave_in_gap). Older blocks replay under
+ * the rule that made them. */
 static int fin_rows(gt_tx *tx, const uint8_t id[32], fin *f, gt_err *err) {
     const uint8_t *scope = tx->height >= tx->format14_height ? id : NULL;
     size_t cap = f->n;

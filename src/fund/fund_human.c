@@ -95,8 +95,24 @@ static int apply_issuer(gt_tx *tx, const gt_action *a, gt_err *err) {
 gt_action_kind gt_kind_human_issuer_register = {
     "human_issuer_register", "HumanIssuerRegister", issuer_fields, 1, apply_issuer, 1, {0}, {0}, 0};
 
-/* Records the sender leaving: its attestations stop counting now, its bond
- * is free (and slashable until then) after the ledger's unbonding period. */
+/* From format 15 keeps the leave's block time (fd_issuer_left): a round
+ * counts a leave only when made before its endS (fund.c issuer_good). */
+static int leave_time(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    assert(tx->height >= tx->format15_height && tx->time_s <= (uint64_t)INT64_MAX);
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db, "INSERT INTO fd_issuer_left VALUES(?,?)", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)tx->time_s);
+    if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer's leave time", err))) return rc;
+    return gt_fund_rec_u64(c, tx->time_s) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+/* Records the sender leaving: its attestations stop counting now (in a
+ * round whose window ended before the leave, from format 15, not: that
+ * round keeps the weights of its window's end), its bond is free (and
+ * slashable until then) after the ledger's unbonding period. */
 static int leave_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     fd_issuer is;
@@ -116,7 +132,7 @@ static int leave_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer's exit", err))) return rc;
     if (gt_buf_putc(&c->diff, FD_REC_EXIT) || gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, release))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
-    return 0;
+    return tx->height >= tx->format15_height ? leave_time(c, a, err) : 0;
 }
 
 /* Gives a left issuer's bond back once its release height is reached. */

@@ -77,7 +77,8 @@
  *    counts only when made before endS (a revoke in the gap between endS and
  *    finalize, undone after, took a project's match), while a revoked
  *    (issuer, subject) cannot be attested again by that issuer for the
- *    ledger's unbonding period (fund_human.c). Plain GT_FUND_QF is open to
+ *    ledger's unbonding period (fund_human.c); from format 15 an issuer's
+ *    leave too counts only when made before endS (fund.c issuer_good). Plain GT_FUND_QF is open to
  *    sybils (qf.h) and is there for rounds among known contributors. Matches round down; the remainder goes
  *    back to the creator. A round whose matching would exceed the library's
  *    work limit fails closed: nothing is matched, the pool goes back.
