@@ -38,6 +38,9 @@ export const EPOCH_S = 86400; // GT_FUND_EPOCH_S (src/fund/fund.h): a points epo
 const EPOCHS_LISTED = 14; // epochs the airdrops page reads, newest first
 const ROUNDS_SCANNED = 20; // newest rounds a dataset's or evaluation's page looks through
 const PPM = 1000000; // weights are parts per million (GT_FUND_WEIGHT_ONE)
+// Funders an epoch's page lists (of at most GT_FUND_EPOCH_MAX_FUNDERS, 4096): the
+// rest are counted, and GET /v1/fund/epochs/{n} lists them all.
+export const FUNDERS_SHOWN = 50;
 
 // The matching rule as people read it (src/fund/qf.h).
 function ruleText(r) {
@@ -409,12 +412,35 @@ function epochFacts(e, head) {
   return facts([
     ['Block time', h('span', {}, when(e.startS), ' – ', when(e.endS))],
     ['State', h('span', { id: 'epoch-state' }, badge(e.status, e.status === 'closed' ? 'ok' : 'open'), over ? ' (over)' : ' (running)')],
-    ['Funder', e.funder ? addrLink(e.funder, 'wallet') : '—'],
+    ['Funders', h('span', { id: 'epoch-funder-count' }, String((e.funders || []).length))],
     ['Pool', tokens(e.pool)],
     e.status === 'closed' && ['Claimed', h('span', { id: 'epoch-claimed' }, tokens(e.claimed))],
     e.status === 'closed' && ['Merkle root', h('span', { class: 'mono', id: 'epoch-root' }, e.root)],
     e.status === 'closed' && ['Leaves', e.leaves],
   ]);
+}
+
+// The epoch's funders as the API lists them (address order), what each put in
+// and its share of the pool; the first funder (e.funder) holds the epoch's
+// lock and takes the rounding remainder of what goes back. At most
+// FUNDERS_SHOWN rows, then how many more.
+function fundersTable(e) {
+  const all = e.funders || [];
+  const pool = BigInt(e.pool);
+  const rows = all.slice(0, FUNDERS_SHOWN).map((f) => [
+    h('span', { class: 'funder' }, addrLink(f.address, 'wallet'), f.address === e.funder ? ' (first: holds the lock)' : ''),
+    h('span', { class: 'amount' }, tokens(f.amount)),
+    pool ? `${(Number((BigInt(f.amount) * 1000000n) / pool) / 10000).toFixed(2)} %` : '—',
+  ]);
+  const more = all.length - rows.length;
+  return h(
+    'div',
+    { id: 'epoch-funders' },
+    table(['Funder', 'Put in', 'Share of the pool'], rows),
+    more > 0
+      ? h('p', { class: 'muted', id: 'epoch-funders-more' }, `and ${more} more (GET /v1/fund/epochs/${e.epoch} lists all)`)
+      : null,
+  );
 }
 
 function epochTable(e, addr) {
@@ -493,10 +519,13 @@ export async function epochPage(page, n, addr) {
     {},
     h('h1', {}, `Epoch ${e.epoch}`),
     epochFacts(e, head),
+    e.funders && e.funders.length ? [h('h2', {}, 'Funders'), fundersTable(e)] : null,
     h('h2', {}, e.status === 'closed' ? 'Claims' : 'Points'),
     rows.length ? epochTable(e, addr) : h('p', {}, e.status === 'closed' ? 'no claims' : 'no points recorded yet'),
     addr ? await claimSection(e, addr) : null,
-    e.status === 'unfunded' && head.time < e.endS ? folded('fund', 'Fund this epoch', fundEpochForm(e)) : null,
+    e.status !== 'closed' && head.time < e.endS
+      ? folded('fund', e.status === 'unfunded' ? 'Fund this epoch' : "Add to this epoch's pool", fundEpochForm(e))
+      : null,
     e.status !== 'closed' && head.time >= e.endS ? folded('close', 'Close this epoch', closeEpochForm(e)) : null,
     h('p', {}, h('a', { href: '#/airdrops' }, '← all epochs')),
   );

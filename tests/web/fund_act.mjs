@@ -9,7 +9,8 @@
 //     does not hold: refused, no round made);
 //   - an address attested by the issuer from its proof-of-human page (then
 //     by a non-issuer: refused, no attestation);
-//   - a points epoch funded from its page (then a second funder: refused);
+//   - a points epoch funded from its page, then by a second funder (both
+//     listed on the page), then under 0.01 GOT: refused;
 //   - a paid slot's points recorded by its worker from the airdrops page
 //     (then the same slot again: refused);
 //   - the epoch closed from its page once over (then closed again: refused).
@@ -157,6 +158,32 @@ function paidSlot(t, env, agent) {
   return [task, 0];
 }
 
+// The epoch's page lists every funder the API gives (in its order, each
+// linked to its wallet with what it put in), not only the first, which is
+// marked as holding the epoch's lock; while the epoch runs, its form adds to
+// the pool.
+async function fundersShown(ctx, t, env, n, first) {
+  const e = await t.api(env.base, `/v1/fund/epochs/${n}`);
+  const page = await openForm(ctx, t, env, `epoch/${n}`, null);
+  const shown = await page.$$eval('#epoch-funders tbody tr', (rows) =>
+    rows.map((tr) => [tr.querySelector('.funder a').getAttribute('href'), tr.querySelector('.amount').textContent]),
+  );
+  const want = e.funders.map((f) => [`#/wallet/${f.address}`, tokensOf(f.amount)]);
+  const count = await page.textContent('#epoch-funder-count');
+  const marked = await page.$$eval('#epoch-funders .funder', (c) => c.map((x) => x.textContent.includes('first')));
+  const form = await page.textContent('details#fund summary');
+  t.check(
+    e.funders.length === 2 && JSON.stringify(shown) === JSON.stringify(want) && count === '2',
+    `epoch ${n}'s page lists both funders as the API gives them (${JSON.stringify(shown)}, count ${count})`,
+  );
+  t.check(
+    marked.filter(Boolean).length === 1 && marked[e.funders.findIndex((f) => f.address === first)],
+    `the first funder is the one marked as holding the lock (${JSON.stringify(marked)})`,
+  );
+  t.check(/add to this epoch's pool/i.test(form), `a funded epoch that runs offers to add to its pool ("${form}")`);
+  await page.close();
+}
+
 async function epochActions(ctx, t, env, keys, agent) {
   const { check, api } = t;
   const head = await api(env.base, '/v1/head');
@@ -175,6 +202,7 @@ async function epochActions(ctx, t, env, keys, agent) {
   const shares = (e.funders || []).map((f) => `${f.address}:${f.amount}`).sort().join(' ');
   const want = [`${agent('ayu')}:2500000`, `${agent('dewi')}:2500000`].sort().join(' ');
   check(e.pool === '5000000' && e.funder === agent('ayu') && shares === want, `the pool is both funders' (${e.pool}: ${shares})`);
+  await fundersShown(ctx, t, env, n, agent('ayu'));
   await page.fill('#fund-epoch-amount', '0.001');
   await refused(page, t, 'fund-epoch', keys.budi, /at least 10000 base units/, 'a funding under 0.01 GOT is refused');
   e = await api(env.base, `/v1/fund/epochs/${n}`);
