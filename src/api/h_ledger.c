@@ -495,9 +495,10 @@ static json_t *height_json(uint64_t h) {
  * bounded by the samples its task paid for, format14Height, the first
  * whose pairwise rounds weigh a contributor only through the nullifiers it
  * recorded, and format15Height, the first whose pairwise rounds count an
- * issuer's leave only when made before endS (each null when never: an
- * older ledger read as it is), which agents read to seal their votes and
- * hold their co-signs. */
+ * issuer's leave only when made before endS and whose paid slots record
+ * points only in the epoch they were paid in or the next (each null when
+ * never: an older ledger read as it is), which agents read to seal their
+ * votes and hold their co-signs. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};

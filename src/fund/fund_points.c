@@ -9,6 +9,9 @@
  *    partial (what the poster actually paid for verified work). Once per
  *    slot; never for a slot whose worker is the task's poster (paying
  *    oneself is not work); only by the worker (nobody records for others).
+ *    From format 15 a slot paid from format 15 on is recorded only in the
+ *    epoch it was paid in or the next (check_paid_epoch): before, a worker
+ *    kept its paid slots for whichever later epoch paid best per point.
  *  - airdrop_fund(epoch, amount): escrows the epoch's pool from the sender,
  *    before the epoch ends (so the pool is known before the last points are).
  *    Before format 14 one funder per epoch, who may add to it: anyone could
@@ -200,6 +203,33 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
     return 0;
 }
 
+/* Format 15's rule: a slot paid from format 15 on (its block time in the
+ * market's mk_slot_paid) records its points only in the epoch it was paid
+ * in or the next (one paid in an epoch's last block still has a day).
+ * Before, a worker kept paid slots and recorded them in whichever later
+ * epoch paid the most per point (the pool is known before the epoch ends;
+ * the points recorded are public), diluting that epoch's own earners with
+ * work of any age. A slot paid before format 15 has no time: any epoch. */
+static int check_paid_epoch(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t epoch, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db, "SELECT paid_s FROM mk_slot_paid WHERE task=? AND slot=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)slot);
+    uint64_t paid_s = 0;
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    if (found) rc = gt_row_amount(q, 0, &paid_s, "mk_slot_paid", err);
+    sqlite3_finalize(q);
+    if (rc || !found) return rc;
+    uint64_t paid = gt_fund_epoch_of(paid_s);
+    if (paid_s > tx->time_s) return gt_err_set(err, GT_EDB, "damaged row in table mk_slot_paid: paid after this block");
+    if (epoch <= paid + 1) return 0;
+    return gt_err_set(err, GT_ESTATE,
+                      "this slot was paid in epoch %llu: its points are recorded in that epoch or the next (%llu),"
+                      " not in epoch %llu",
+                      (unsigned long long)paid, (unsigned long long)(paid + 1), (unsigned long long)epoch);
+}
+
 static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[0].b32;
@@ -221,6 +251,7 @@ static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
         rc = gt_err_set(err, GT_EEXIST, "this slot's points were already recorded in epoch %lld",
                         (long long)sqlite3_column_int64(q, 0));
     sqlite3_finalize(q);
+    if (!rc && tx->height >= tx->format15_height) rc = check_paid_epoch(tx, task, slot, epoch, err);
     if (rc || (rc = slot_points(tx->db, task, slot, &ref, &pts, err))) return rc;
     assert(pts <= ref.bounty);
     if (pts == 0) return gt_err_set(err, GT_EINVAL, "the slot was paid nothing: no points");

@@ -125,8 +125,10 @@ typedef struct gt_genesis {
      * counts in a pairwise round only when made before the round's endS
      * (fund/fund_finalize.c; the leave's block time kept in fd_issuer_left),
      * so an issuer leaving between endS and finalize no longer takes its
-     * subjects' weight out of the round; every block from it commits the
-     * seven heights (ledger/block.c). 0 for a ledger created at format 15;
+     * subjects' weight out of the round; and a slot paid from it records
+     * its points only in the epoch it was paid in or the next
+     * (fund/fund_points.c, market's mk_slot_paid); every block from it
+     * commits the seven heights (ledger/block.c). 0 for a ledger created at format 15;
      * the block after the head for one a writer's open upgraded (the older
      * heights the same when it came from before them); UINT64_MAX for an
      * older store opened read-only. */

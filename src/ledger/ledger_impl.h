@@ -158,7 +158,11 @@
  * leaves between endS and finalize no longer takes its subjects' weight
  * out of the round (fund/fund_finalize.c); from that height a leave keeps
  * its block time in fd_issuer_left, a table format 15 adds (empty until
- * then: the state digest of older blocks is unchanged). From that height
+ * then: the state digest of older blocks is unchanged); and a slot paid
+ * from that height records its points only in the epoch it was paid in or
+ * the next (fund/fund_points.c; the payment's block time in the market's
+ * mk_slot_paid, new and empty the same way), where a worker kept paid
+ * slots for whichever later epoch paid best per point. From that height
  * every block's state root commits format 15's height beside the older
  * six (ledger/block.c). 0 for a new ledger; for one upgraded, the block
  * after its head then (from format 13 or older in one go, the older

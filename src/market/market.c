@@ -17,7 +17,8 @@
  *   (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
  *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
- *   (partial.c). */
+ *   (partial.c); mk_slot_paid(task, slot) the block time a slot was paid
+ *   (format 15: the fund module's points are recorded near it). */
 #include "market/market.h"
 
 #include <assert.h>
@@ -126,6 +127,10 @@ static const char market_schema_sql[] =
     " PRIMARY KEY(addr, skill)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_partials(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " accepted INTEGER NOT NULL, total INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt)) WITHOUT ROWID;"
+    /* Format 15: empty on every older store (a table the digest folds by
+     * trigger; no older block's root moves). */
+    "CREATE TABLE IF NOT EXISTS mk_slot_paid(task BLOB NOT NULL, slot INTEGER NOT NULL, paid_s INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_rep_units(addr BLOB NOT NULL, skill TEXT NOT NULL,"
     " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY(addr, skill)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_rep_flows(payer BLOB NOT NULL, payee BLOB NOT NULL, value INTEGER NOT NULL,"

@@ -136,7 +136,7 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
        MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9,
        MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12, MK_REC_REP_FLOW = 13,
-       MK_REC_COMMIT = 14, MK_REC_DRAW_CAND = 15 };
+       MK_REC_COMMIT = 14, MK_REC_DRAW_CAND = 15, MK_REC_PAID = 16 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
@@ -300,6 +300,9 @@ int mk_votes_side(gt_tx *tx, const mk_slot *sl, int round, int side, uint64_t *w
 /* Pays an accepted slot: bounty and stake to the worker, the fee to the
  * evaluator or the accepting voters (or back to the poster when fee_to_poster). */
 int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *s, int fee_to_poster, gt_err *err);
+/* From format 15 records the block time a slot is paid (mk_slot_paid), what
+ * the fund module bounds the epoch of its points by; before, nothing. */
+int mk_slot_paid_store(mk_ctx *c, const mk_slot *s, gt_err *err);
 /* Settles a rejected slot: the stake pays the verification fee and the rest
  * goes to the poster; the rejection bond goes back; the slot reopens (or is
  * refunded when the task no longer takes claims). */

@@ -176,7 +176,7 @@ int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, g
         return rc;
     sl->state = GT_SLOT_PAID;
     sl->deadline = sl->deadline_s = 0;
-    if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
+    if ((rc = mk_slot_store(c, sl, 0, err)) || (rc = mk_slot_paid_store(c, sl, err))) return rc;
     return mk_task_maybe_complete(c, t, err);
 }
 

@@ -135,6 +135,28 @@ int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
     return 0;
 }
 
+/* Writes (task, slot, block time) to mk_slot_paid from format 15 (market_impl.h says why). */
+int mk_slot_paid_store(mk_ctx *c, const mk_slot *sl, gt_err *err) {
+    gt_tx *tx = c->tx;
+    if (tx->height < tx->format15_height) return 0;
+    assert(sl->state == GT_SLOT_PAID && tx->time_s <= (uint64_t)INT64_MAX);
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "INSERT INTO mk_slot_paid VALUES(?,?,?)", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)tx->time_s);
+    rc = sqlite3_step(q);
+    gt_tx_stmt_done(tx, q);
+    if (rc != SQLITE_DONE)
+        return gt_err_set(err, GT_EDB, "writing the slot's payment time: %s", sqlite3_errmsg(tx->db));
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_PAID) || mk_rec_bytes(c, sl->task, 32) || mk_rec_u64(c, sl->slot) ||
+        mk_rec_u64(c, tx->time_s))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
 int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster, gt_err *err) {
     gt_tx *tx = c->tx;
     assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
@@ -163,7 +185,7 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     if (!rc && (rc = mk_rep_units_add(c, &sl->worker, t->kind, p.total, 0, err))) return rc;
     sl->state = GT_SLOT_PAID;
     sl->deadline = sl->deadline_s = 0;
-    if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
+    if ((rc = mk_slot_store(c, sl, 0, err)) || (rc = mk_slot_paid_store(c, sl, err))) return rc;
     mk_task t2 = *t;
     return mk_task_maybe_complete(c, &t2, err);
 }

@@ -50,23 +50,25 @@ static int attest(gt_ledger *l, int issuer, int who, const char *person, uint64_
               until);
 }
 
-/* Ledger l with format `format`'s height moved to `at` (closed and
- * reopened): with `at` the block after the head, the upgrade of a store of
- * the format before. */
+/* Ledger l with the heights of format `format` and every later one moved
+ * to `at` (closed and reopened): with `at` the block after the head, the
+ * upgrade of a store of the format before. */
 static gt_ledger *format_at(gt_ledger *l, int format, unsigned long long at) {
     gt_err err = {0};
     gt_ledger_close(l);
     sqlite3 *db;
     char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format%d_height'", at, format);
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    for (int f = format; f <= 15; f++) {
+        snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format%d_height'", at, f);
+        CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        CHECK_EQ_INT(sqlite3_changes(db), 1);
+    }
     sqlite3_close(db);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     return l;
 }
-/* Ledger l with its format14_height moved to `at` (format_at). */
+/* Ledger l with its format14_height (and format15_height) moved to `at` (format_at). */
 static gt_ledger *format14_at(gt_ledger *l, unsigned long long at) { return format_at(l, 14, at); }
 /* A fresh ledger whose format14_height is `at`. */
 static gt_ledger *fresh_format14_at(unsigned long long at) { return format14_at(fresh(), at); }
@@ -316,7 +318,8 @@ static void format13_store_upgrade(void) {
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=13 WHERE key='version';"
-                                  "DELETE FROM meta WHERE key='format14_height'; DROP TABLE fd_epoch_funds;",
+                                  "DELETE FROM meta WHERE key IN ('format14_height','format15_height');"
+                                  "DROP TABLE fd_epoch_funds; DROP TABLE fd_issuer_left; DROP TABLE mk_slot_paid;",
                               NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
@@ -517,7 +520,8 @@ static void format14_store_upgrade(void) {
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=14 WHERE key='version';"
-                                  "DELETE FROM meta WHERE key='format15_height'; DROP TABLE fd_issuer_left;",
+                                  "DELETE FROM meta WHERE key='format15_height';"
+                                  "DROP TABLE fd_issuer_left; DROP TABLE mk_slot_paid;",
                               NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
@@ -549,6 +553,50 @@ static void test_leave_in_gap(void) {
     skew = 0;
     leave_in_gap_on(world_on(format_at(fresh(), 15, 1000000)), 0); /* the rule before format 15 */
     format14_store_upgrade();
+}
+
+/* Points kept for a richer epoch: a worker's points go to the epoch of the
+ * block that records them, so before format 15 a worker kept its paid slots
+ * and recorded them in whichever later epoch paid the most per point (its
+ * pool is funded before it ends, the points recorded are public), diluting
+ * that epoch's earners with work of any age. From format 15 a slot paid
+ * from then on is recorded only in the epoch it was paid in or the next.
+ * The world's two slots are paid in epoch e; BOB records task_c's in e+1
+ * (taken under both rules), CAROL keeps task_b's for e+2, where ALICE put
+ * 50 tokens: refused from format 15, taken (the whole pool) before. */
+static void points_kept_on(gt_ledger *l, int format15) {
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* the posters hold a proof of human */
+    CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + 2, 50 * TOKEN), 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S);
+    gt_result res;
+    int rc = fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b));
+    fprintf(stderr, "  a slot paid in epoch %llu recorded in epoch %llu: %d %s\n", (unsigned long long)e,
+            (unsigned long long)(e + 2), rc, rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, format15 ? GT_ESTATE : 0);
+    if (rc) CHECK_CONTAINS(res.msg, "its points are recorded in that epoch or the next");
+    next_block_at(l, (e + 3) * GT_FUND_EPOCH_S);
+    uint64_t before = bal(l, CAROL), back = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 2), 0);
+    json_t *c = claim_view(l, e + 2, CAROL);
+    fprintf(stderr, "  epoch %llu's 50-token pool: CAROL's claim %s, back to ALICE %llu\n",
+            (unsigned long long)(e + 2), c ? json_string_value(json_object_get(c, "amount")) : "none",
+            (unsigned long long)(bal(l, ALICE) - back));
+    CHECK(format15 ? c == NULL : c != NULL);
+    CHECK_EQ_U64(bal(l, ALICE) - back, format15 ? 50 * TOKEN : 0);
+    json_decref(c);
+    CHECK_EQ_U64(bal(l, CAROL), before);
+    done(l);
+}
+static void test_points_kept(void) {
+    skew = 0;
+    points_kept_on(world(), 1);
+    skew = 0;
+    points_kept_on(world_on(format_at(fresh(), 15, 1000000)), 0); /* the rule before format 15 */
 }
 
 /* Contributions are paid to the project's owner at once, so the same tokens
@@ -853,6 +901,7 @@ int main(void) {
     RUN(test_revoke_in_gap);
     RUN(test_reweight_in_gap);
     RUN(test_leave_in_gap);
+    RUN(test_points_kept);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
     RUN(test_limit_messages);
