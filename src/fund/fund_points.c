@@ -184,7 +184,8 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
     if (given == GT_FUND_POINTS_PER_PAYER)
         return gt_err_set(err, GT_ELIMIT,
                           "the task's poster %s has paid for its %llu points of epoch %llu (one person's budget "
-                          "an epoch): record this slot's in a later epoch's work",
+                          "an epoch): record this slot's in a later epoch (from ledger format 15 no later than"
+                          " the epoch after the one it was paid in)",
                           gt_fund_addr(&ref->poster, who), (unsigned long long)GT_FUND_POINTS_PER_PAYER,
                           (unsigned long long)epoch);
     if (*pts > GT_FUND_POINTS_PER_PAYER - given) *pts = GT_FUND_POINTS_PER_PAYER - given;
