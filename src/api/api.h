@@ -71,6 +71,10 @@
 #define GT_API_BLOB_STORE_MAX_BYTES (16ull * 1024 * 1024 * 1024)
 #define GT_API_BLOB_MIN_FREE_BYTES (256ull * 1024 * 1024)
 
+/* Bytes of the Host names a node answers to (--allow-host, and the host of
+ * its --public-url), the commas included. */
+#define GT_API_ALLOW_HOSTS_MAX 1024
+
 typedef struct gt_node_config {
     const char *home;              /* data directory holding ledger.db (and blobs/) */
     const char *listen;            /* "HOST:PORT" (IPv4 literal); port 0 picks a free one */

@@ -97,6 +97,7 @@ int gt_index_round_end(gt_index *ix, uint64_t to, const uint8_t to_hash[32], int
 struct gt_node {
     gt_node_config cfg;
     char home[4096], db_path[4200], blob_dir[4200], listen[64];
+    char allow_hosts[GT_API_ALLOW_HOSTS_MAX]; /* --allow-host, and --public-url's host: node_allow_hosts */
     int lock_fd;                    /* HOME/node.lock, flocked while the node runs; -1 none */
     gt_ledger *ledger;              /* the writer */
     gt_genesis genesis;

@@ -393,6 +393,25 @@ static int blob_store_open(gt_node *n, gt_err *err) {
     return 0;
 }
 
+/* The Host names the node answers to beside addresses and localhost
+ * (ext.h's gt_api_host_check): --allow-host's, and the host of the card's
+ * --public-url, which other nodes and agents are told to use. */
+static int node_allow_hosts(gt_node *n, gt_err *err) {
+    const char *allow = n->cfg.allow_hosts, *url = n->cfg.chain_public_url, *h = url ? strstr(url, "://") : NULL;
+    size_t hn = 0;
+    if (h) {
+        h += 3;
+        hn = h[0] == '[' ? 0 : strcspn(h, ":/?#"); /* an IPv6 literal is taken anyway */
+    }
+    int len = snprintf(n->allow_hosts, sizeof n->allow_hosts, "%s%s%.*s", allow ? allow : "", allow && hn ? "," : "",
+                       (int)hn, hn ? h : "");
+    if (len < 0 || (size_t)len >= sizeof n->allow_hosts)
+        return gt_err_set(err, GT_EINVAL, "--allow-host and the --public-url's host: %d bytes together, at most %d",
+                          len, GT_API_ALLOW_HOSTS_MAX - 1);
+    n->cfg.allow_hosts = n->allow_hosts;
+    return 0;
+}
+
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     *out = NULL;
     if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
@@ -412,6 +431,10 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
     n->cfg.home = n->home;
     n->cfg.listen = n->listen;
+    if (node_allow_hosts(n, err)) {
+        gt_free(n);
+        return err->code;
+    }
     snprintf(n->db_path, sizeof n->db_path, "%s/ledger.db", n->home);
     snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
     pthread_mutex_init(&n->readers_mu, NULL);

@@ -495,6 +495,26 @@ static void test_host_names(void) {
     snprintf(hdr, sizeof hdr, "Host: node.example:%u", (unsigned)port);
     CHECK_EQ_INT(mint_with(c, port, 0, hdr, &h), 200); /* nonce 0: no refused one used it */
     thttp_free(&h);
+    gt_node_stop(n);
+    /* The host of the card's --public-url is answered to without being listed. */
+    cfg.allow_hosts = NULL, cfg.chain_public_url = "https://pub.example:8443/gotong";
+    n = NULL;
+    CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "node: %s", err.msg);
+    port = n ? gt_node_port(n) : 0;
+    const char *pub[][2] = {{"pub.example", "200"}, {"node.example", "403"}, {"pub.example.evil", "403"}};
+    for (size_t i = 0; n && i < sizeof pub / sizeof pub[0]; i++) {
+        snprintf(hdr, sizeof hdr, "Host: %s:%u", pub[i][0], (unsigned)port);
+        treq_hdr(c, port, "GET", "/v1/head", NULL, 0, hdr, &h);
+        CHECK_MSG(h.status == atoi(pub[i][1]), "%s: %ld", hdr, h.status);
+        thttp_free(&h);
+    }
+    char long_names[GT_API_ALLOW_HOSTS_MAX + 8];
+    memset(long_names, 'a', sizeof long_names - 1);
+    long_names[sizeof long_names - 1] = 0;
+    cfg.allow_hosts = long_names;
+    gt_node *n2 = NULL;
+    CHECK_EQ_INT(gt_node_start(&cfg, &n2, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "--allow-host");
     curl_easy_cleanup(c);
     gt_node_stop(n);
     trm(dir);
