@@ -412,12 +412,9 @@ static int node_allow_hosts(gt_node *n, gt_err *err) {
     return 0;
 }
 
-int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
-    *out = NULL;
-    if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
-    gt_node *n = gt_calloc(1, sizeof *n);
-    if (!n) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    n->lock_fd = -1;
+/* The node's own copy of c: its defaults filled in, its strings copied
+ * into the node (the caller's may go), the Host names it answers to. */
+static int node_config(gt_node *n, const gt_node_config *c, gt_err *err) {
     n->cfg = *c;
     if (!n->cfg.listen) n->cfg.listen = GT_API_DEFAULT_LISTEN;
     if (!n->cfg.max_connections) n->cfg.max_connections = GT_API_MAX_CONNECTIONS;
@@ -426,15 +423,24 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->cfg.max_connections_per_ip) n->cfg.max_connections_per_ip = GT_API_MAX_CONNECTIONS_PER_IP;
     if (!n->cfg.request_max_s) n->cfg.request_max_s = GT_API_REQUEST_MAX_S;
     if (!n->cfg.index_round_blocks) n->cfg.index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
-    raise_open_files(n->cfg.max_connections);
     snprintf(n->home, sizeof n->home, "%s", c->home);
     snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
     n->cfg.home = n->home;
     n->cfg.listen = n->listen;
-    if (node_allow_hosts(n, err)) {
+    return node_allow_hosts(n, err);
+}
+
+int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
+    *out = NULL;
+    if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
+    gt_node *n = gt_calloc(1, sizeof *n);
+    if (!n) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    n->lock_fd = -1;
+    if (node_config(n, c, err)) {
         gt_free(n);
         return err->code;
     }
+    raise_open_files(n->cfg.max_connections);
     snprintf(n->db_path, sizeof n->db_path, "%s/ledger.db", n->home);
     snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
     pthread_mutex_init(&n->readers_mu, NULL);
