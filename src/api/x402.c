@@ -36,17 +36,8 @@ struct gt_api_x402 {
     pthread_mutex_t held_mu;
     uint8_t held[GT_API_X402_HELD_MAX][GT_API_X402_HELD_KEY];
     int n_held;
-    /* The payments to settle after their route (x402.h, the watch; under
-     * held_mu): the watcher thread settles one whose window ends within
-     * watch_margin_s while its route still runs, and signals watch_cv. */
-    gt_api_x402_pay *watched[GT_API_X402_HELD_MAX];
-    int n_watched, watch_stop, has_watcher;
-    pthread_cond_t watch_cv;
-    pthread_t watcher;
     gt_node *clock_node; /* on the ledger: the node whose clock the windows are on (atomic; NULL: none yet) */
 };
-
-static void *watcher_main(void *arg);
 
 /* The facilitator's secret from a 0600 file of hex (a relative path is under home). */
 static int load_key(const char *home, const char *file, gt_key *k, gt_err *err) {
@@ -168,17 +159,9 @@ int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt
     if (!x) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&x->mu, NULL);
     pthread_mutex_init(&x->held_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->watch_cv, &ca);
-    pthread_condattr_destroy(&ca);
     int rc = gt_file_read(path, GT_API_X402_CONFIG_MAX, &text, &len, err);
     if (!rc) rc = gt_json_parse((const char *)text, len, GT_API_X402_CONFIG_MAX, &j, err);
     if (!rc) rc = load_config(x, home, j, known, cls, err);
-    if (!rc && pthread_create(&x->watcher, NULL, watcher_main, x) != 0)
-        rc = gt_err_set(err, GT_ENOMEM, "cannot start the x402 watcher thread");
-    x->has_watcher = !rc;
     json_decref(j);
     gt_free(text);
     if (rc) {
@@ -196,15 +179,6 @@ int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt
 
 void gt_api_x402_close(gt_api_x402 *x) {
     if (!x) return;
-    if (x->has_watcher) {
-        pthread_mutex_lock(&x->held_mu);
-        x->watch_stop = 1;
-        pthread_cond_broadcast(&x->watch_cv);
-        pthread_mutex_unlock(&x->held_mu);
-        pthread_join(x->watcher, NULL);
-    }
-    assert(x->n_watched == 0); /* requests are over: each took its payment out */
-    pthread_cond_destroy(&x->watch_cv);
     if (x->chain.rpc) gt_chain_close(&x->chain);
     gt_chain_account_wipe(&x->facilitator);
     pthread_mutex_destroy(&x->mu);
@@ -303,13 +277,8 @@ static int ledger_reserve(gt_api_x402_pay *p, gt_err *err) {
     return 0;
 }
 
-static void watch_take(gt_api_x402 *x, gt_api_x402_pay *p);
-
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
     if (!x || !p) return;
-    watch_take(x, p);
-    gt_free(p->paid_first); /* a payment settled first whose answer never went out: paid all the same */
-    p->paid_first = NULL;
     if (p->reserved) { /* once its settlement has been answered: the nonce is used, or free again */
         assert(p->node);
         gt_ledger_unreserve(p->node->ledger, &p->act.from, p->act.nonce, p->act.id);
@@ -328,7 +297,7 @@ void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
 
 /* Submits p's payment (on its ledger, or on the chain, waited for) and
  * encodes its PAYMENT-RESPONSE into *hdr (gt_free). The caller makes sure
- * it is tried once (p->priced cleared, or the watch's marks). */
+ * it is tried once (p->priced cleared first). */
 static int settle_payment(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err) {
     uint8_t tx[32];
     int rc;
@@ -356,130 +325,32 @@ static uint64_t x402_now_s(gt_api_x402 *x) {
     return x->ledger && n ? gt_ledger_now_s(n->ledger) : (uint64_t)time(NULL);
 }
 
-/* How long before its window ends the watcher settles a payment whose
- * route still runs: the settlement's own time (a chain's receipt) and a margin. */
-static uint64_t watch_margin_s(const gt_api_x402 *x) {
-    return GT_API_X402_SETTLE_MARGIN_S + (x->ledger ? 0 : GT_API_X402_WAIT_MS / 1000);
+/* The least window a payment must have left when it is checked: room for
+ * its route and its settlement after it (a chain's receipt, up to
+ * GT_API_X402_WAIT_MS). A shorter one is refused, never settled before its
+ * route: a payment settled first was charged for the route's 4xx/5xx, a
+ * full queue's 429 or a client gone (x402.h, fail closed). */
+static uint64_t min_window_s(const gt_api_x402 *x) {
+    return 2 * (GT_API_X402_SETTLE_MARGIN_S + (x->ledger ? 0 : GT_API_X402_WAIT_MS / 1000));
 }
 
-/* Adds p to the watched payments; 0 when their table is full. */
-static int watch_add(gt_api_x402 *x, gt_api_x402_pay *p) {
-    assert(!p->watched && !p->settling && !p->paid_first);
-    pthread_mutex_lock(&x->held_mu);
-    if (x->n_watched < GT_API_X402_HELD_MAX) x->watched[x->n_watched++] = p, p->watched = 1;
-    pthread_mutex_unlock(&x->held_mu);
-    return p->watched;
-}
-
-/* Takes p out of the watched payments, waiting first for the watcher if
- * it is settling p now (its outcome is then in p: paid_first or
- * watch_failed). p->watched is the request's own (the watcher reads the
- * table), so an unwatched p costs no lock. */
-static void watch_take(gt_api_x402 *x, gt_api_x402_pay *p) {
-    if (!p->watched) return;
-    pthread_mutex_lock(&x->held_mu);
-    while (p->settling) pthread_cond_wait(&x->watch_cv, &x->held_mu);
-    for (int i = 0; i < x->n_watched; i++)
-        if (x->watched[i] == p) {
-            x->watched[i] = x->watched[--x->n_watched];
-            break;
-        }
-    p->watched = 0;
-    pthread_mutex_unlock(&x->held_mu);
-}
-
-/* A watched payment (held_mu held) whose window ends within the margin of
- * now, not yet settled or tried by the watcher: marked settling (its
- * request then waits for it in watch_take); NULL when none is. One that
- * has ended already cannot settle: left to its request. */
-static gt_api_x402_pay *watch_due(gt_api_x402 *x, uint64_t now) {
-    uint64_t margin = watch_margin_s(x);
-    for (int i = 0; i < x->n_watched; i++) {
-        gt_api_x402_pay *p = x->watched[i];
-        if (p->settling || p->paid_first || p->watch_failed || p->valid_before <= now ||
-            p->valid_before - now > margin)
-            continue;
-        p->settling = 1;
-        return p;
-    }
-    return NULL;
-}
-
-/* Settles a payment watch_due marked (held_mu not held) and records the
- * outcome for its request: PAYMENT-RESPONSE, or the failure (its request
- * then settles as if unwatched: a 2xx answer is tried again and withheld). */
-static void watch_settle(gt_api_x402 *x, gt_api_x402_pay *p) {
-    char *hdr = NULL;
-    gt_err e;
-    int rc = settle_payment(x, p, &hdr, &e);
-    if (rc) GT_WARN("node: x402: a payment whose window was ending could not be settled: %s", e.msg);
-    pthread_mutex_lock(&x->held_mu);
-    if (rc) p->watch_failed = 1;
-    else p->paid_first = hdr;
-    p->settling = 0;
-    pthread_cond_broadcast(&x->watch_cv);
-    pthread_mutex_unlock(&x->held_mu);
-}
-
-/* The watcher thread (x402.h, the watch): every GT_API_X402_WATCH_MS,
- * settles each watched payment whose window is about to end while its
- * route still runs, until gt_api_x402_close. */
-static void *watcher_main(void *arg) {
-    gt_api_x402 *x = arg;
-    pthread_mutex_lock(&x->held_mu);
-    while (!x->watch_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += (long)GT_API_X402_WATCH_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&x->watch_cv, &x->held_mu, &until);
-        if (x->watch_stop || !x->n_watched) continue;
-        pthread_mutex_unlock(&x->held_mu); /* the ledger's clock reads its head: not under the lock */
-        uint64_t now = x402_now_s(x);
-        pthread_mutex_lock(&x->held_mu);
-        gt_api_x402_pay *p;
-        while (!x->watch_stop && (p = watch_due(x, now))) {
-            pthread_mutex_unlock(&x->held_mu);
-            watch_settle(x, p);
-            pthread_mutex_lock(&x->held_mu);
-        }
-    }
-    pthread_mutex_unlock(&x->held_mu);
-    return NULL;
-}
-
-/* Pay first (x402.h): a payment too short to be watched (a window under
- * twice the watch's margin: the watch might look too late) is settled now,
- * before the route; so is one the full watch table cannot take. A longer
- * one is watched (watcher_main) and settled after its route, so a route
- * that fails before its window nears its end pays nothing. A failed
- * settlement is an error saying why; the route must not run. */
-static int pay_first(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
-    assert(p->priced && !p->paid_first && !p->watched);
-    uint64_t now = x402_now_s(x);
+/* 0 when p's window leaves min_window_s on the node's clock, else an error
+ * saying what to sign; nothing is settled either way. */
+static int window_check(gt_api_x402 *x, const gt_api_x402_pay *p, gt_err *err) {
+    uint64_t now = x402_now_s(x), bound = min_window_s(x);
     uint64_t left = p->valid_before > now ? p->valid_before - now : 0;
-    uint64_t bound = 2 * watch_margin_s(x);
-    if (left >= bound && watch_add(x, p)) return 0; /* settled after the route: nothing paid for one that fails */
-    gt_err e;
-    char *hdr = NULL;
-    if (!settle_payment(x, p, &hdr, &e)) {
-        p->paid_first = hdr;
-        return 0;
-    }
-    if (left >= bound)
-        return gt_err_set(err, e.code, "the node watches as many payments as it can, so this one is settled "
-                          "before the route runs, and that failed: %s", e.msg);
-    return gt_err_set(err, e.code, "the payment's window ends in %llu s, too soon to settle it after the route, so "
-                      "it is settled before the route runs, and that failed: %s (a payment valid for %llu s or more is "
-                      "settled after the route, only if it succeeds or is still running near its window's end)",
-                      (unsigned long long)left, e.msg, (unsigned long long)bound);
+    if (left >= bound) return 0;
+    return gt_err_set(err, GT_EINVAL, "the payment's window ends in %llu s, too soon to serve the route and settle "
+                      "after it (a payment is settled only for a 2xx answer, never before its route): sign one valid "
+                      "for at least %llu s (the offer's maxTimeoutSeconds is %llu)", (unsigned long long)left,
+                      (unsigned long long)bound, (unsigned long long)x->base.max_timeout_s);
 }
 
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o) {
     /* Only what an unpriced request reads is cleared: p holds a whole action
      * (26 KB), and clearing it cost every request as much as routing it. */
-    p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0, p->paid_first = NULL, p->watched = 0;
+    p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0;
     for (int i = 0; x && i < x->n_prices; i++) {
         if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
         memset(p, 0, sizeof *p);
@@ -495,33 +366,26 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
                       : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
         if (!rc && node) rc = ledger_precheck(r, &p->act, p->req.amount, &err);
         p->node = node;
+        if (node) __atomic_store_n(&x->clock_node, node, __ATOMIC_RELEASE);
+        if (!rc) /* a payment (gt_x402_ledger_verify checked its kind) or an authorization */
+            p->valid_before = node ? p->act.f[gt_action_field(p->act.kind, "validBefore")].u64 : p->auth.valid_before;
+        if (!rc) rc = window_check(x, p, &err);
         if (!rc) rc = held_take(x, p, &err);
         /* After the precheck (which reads a snapshot, maybe behind the
          * writer's queue) and before the route: exact against everything
          * queued before it. */
         if (!rc && node && (rc = ledger_reserve(p, &err))) gt_api_x402_release(x, p);
-        p->priced = !rc; /* before pay_first: once watched, the watcher reads p */
-        if (!rc) /* a payment (gt_x402_ledger_verify checked its kind) or an authorization */
-            p->valid_before = node ? p->act.f[gt_action_field(p->act.kind, "validBefore")].u64 : p->auth.valid_before;
-        if (node) __atomic_store_n(&x->clock_node, node, __ATOMIC_RELEASE);
-        /* Still held and reserved when paid first or watched: released with the request. */
-        if (!rc && (rc = pay_first(x, p, &err))) p->priced = 0, gt_api_x402_release(x, p);
+        p->priced = !rc;
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         return 0;
     }
     return 0;
 }
 
-/* gt_api_x402_settle_status without releasing the payment. */
+/* gt_api_x402_settle_status without releasing the payment: only a 2xx
+ * answer is settled, and only now, after its route (fail closed). */
 static int settle_held(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
     *hdr = NULL;
-    watch_take(x, p); /* the watcher has settled it, or tried, or never will now */
-    if (p->paid_first) { /* settled before the route ended: never again, and said whatever the answer */
-        *hdr = p->paid_first;
-        p->paid_first = NULL;
-        p->priced = 0;
-        return 0;
-    }
     if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
     gt_err err;
     p->priced = 0; /* settled at most once, whatever happens */

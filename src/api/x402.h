@@ -23,22 +23,19 @@
  * settlement that fails turns the answer into a 402 and its body is dropped.
  * Settlements go one at a time (one facilitator nonce stream).
  *
- * The watch and pay first: a payment settled after its route could expire
- * while the route ran (a model's long answer, a queue: nothing bounds how
- * long a handler runs once its request is in), the answer withheld but the
- * work done, and the payment's nonce (or, on a chain, its authorization)
- * left unused for the payer to sign again: free work as often as it liked.
- * So every payment settled after its route is watched: a thread settles one
- * whose window ends within GT_API_X402_SETTLE_MARGIN_S (+ the receipt's
- * wait on a chain) while its route still runs, and its answer then carries
- * PAYMENT-RESPONSE whatever its status. A payment too short to be watched
- * (a window under twice that margin when it is checked, or the watch's
- * table full) is settled before the route runs, which runs only once it
- * applied; a failed settlement is a 402 saying why. A floor on the window
- * would refuse honest clients whose clocks lag the node's by up to
- * GT_X402_CLOCK_SKEW_S. Either way the route's work is paid for, once, as
- * soon as its window could end before the settlement; a payment with a
- * longer window whose route fails early pays nothing.
+ * Fail closed: money moves only for a 2xx answer, settled after its route
+ * ran and before a byte of the answer leaves; an error, a refusal (429), a
+ * client gone (499), a route that outlasts its payment's window (the
+ * settlement then finds it expired: a 402, the answer withheld) never takes
+ * the client's money. A payment is never settled before its route: one
+ * whose window leaves less than twice GT_API_X402_SETTLE_MARGIN_S (+ the
+ * receipt's wait on a chain) when it is checked is refused with a 402 that
+ * says what to sign. The node settled such payments first, and watched the
+ * longer ones (settling them as their window neared its end while the route
+ * still ran): both charged for a route that then failed. What that bought
+ * (a payment expiring while its route ran left the route's work unpaid, the
+ * nonce free for the payer to sign again) a client gets anyway by hanging
+ * up just before its answer (499, not charged): no protection was lost.
  *
  * An extension's routes (api/ext.h: the OpenAI routes of `gotong node -m`)
  * are priced the same way ("POST /v1/chat/completions": "1000", per
@@ -46,9 +43,11 @@
  * sees the request; its answer is settled when the extension hands it to
  * gt_api_ext_respond, before a byte of it leaves, and only when it is 2xx: a
  * request refused (400, 404, 429) or failing before it generated is not
- * charged (unless its payment was settled first or by the watch, above).
- * A stream (stream: true) is answered once its first token is made
- * (serve/routes.c), so it is settled then, with its status. */
+ * charged. A stream (stream: true) is answered once its first token is made
+ * (serve/routes.c), so it is settled then, with its status: the price buys
+ * a stream that began; whatever ends it later costs the same (settling at
+ * its end instead would give its text away to any client that hangs up
+ * just before the end). */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
@@ -58,12 +57,10 @@
 #define GT_API_X402_MAX_PRICES 16
 #define GT_API_X402_CONFIG_MAX (16u << 10)
 #define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, at most: then the answer is a 402 */
-/* How long before a watched payment's window ends it is settled (+ a
- * chain's receipt, GT_API_X402_WAIT_MS): the settlement's own time (a block
- * of the node's ledger) and the watch's lateness on a loaded machine. A
- * window under twice this (+ the receipt) is settled before its route. */
+/* A settlement's own time (a block of the node's ledger; + a chain's
+ * receipt, GT_API_X402_WAIT_MS): a payment whose window leaves under twice
+ * this when it is checked is refused (x402.h, fail closed). */
 #define GT_API_X402_SETTLE_MARGIN_S 5
-#define GT_API_X402_WATCH_MS 250 /* how often the watch looks for windows about to end */
 
 typedef struct gt_api_x402 gt_api_x402; /* defined in x402.c */
 
@@ -79,11 +76,7 @@ typedef struct gt_api_x402_pay {
     gt_x402_req req;
     gt_x402_auth auth; /* on an EVM chain */
     gt_node *node;     /* on the embedded ledger: its ledger settles act */
-    char *paid_first;  /* settled before its route ended (pay first, the watch): its PAYMENT-RESPONSE, else NULL */
     uint64_t valid_before; /* its window's end, on the node's clock (x402_now_s) */
-    int watched;       /* in the watch's table (the request's own flag: the watcher reads the table) */
-    int settling;      /* the watcher is settling it now (the watch's lock) */
-    int watch_failed;  /* the watcher tried and failed (then settled as if unwatched) */
     gt_action act;
 } gt_api_x402_pay;
 
@@ -101,13 +94,14 @@ void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
  * payer cannot void a payment whose route has run (nonces go in order:
  * only that nonce could get in ahead of it). A reservation refused (the
  * nonce used meanwhile, the ledger's table full) is a 402 saying why, the
- * route not run. A payment whose window ends before the route may finish is
- * settled here (pay first, above); its settlement failing is a 402 too. */
+ * route not run. A payment whose window leaves too little time for the route
+ * and a settlement after it is a 402 too (fail closed, above): nothing is
+ * ever settled here. */
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o);
 /* After the handler, for a priced request: settles a 2xx answer and adds
- * PAYMENT-RESPONSE, or replaces o with a 402; a payment settled first adds
- * its PAYMENT-RESPONSE to any answer. */
+ * PAYMENT-RESPONSE, or replaces o with a 402; any other answer is sent
+ * as it is, nothing charged. */
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
 /* Takes a checked payment out of those in flight and ends its nonce's
  * reservation (settling does both too): for a request that ends without
@@ -115,7 +109,7 @@ void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p);
 /* The same for an answer the node did not build (an extension's) whose
  * status is `status`: 0 to send it, with *hdr (gt_free; NULL when nothing
- * was settled) as PAYMENT-RESPONSE (a payment settled first: whatever the
- * status); 1 when o holds the 402 to send instead (the settlement failed). */
+ * was settled: not a 2xx) as PAYMENT-RESPONSE; 1 when o holds the 402 to
+ * send instead (the settlement failed). */
 int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o);
 #endif
