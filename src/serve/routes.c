@@ -545,8 +545,9 @@ static void run_stream(gen *g, gt_serve_resp *o) {
         return;
     }
     /* The answer begins: no interim 100 may come after its status. A closed
-     * client is seen by the reset its first event's send brings. */
-    g->peer.probe = 0;
+     * client is seen by the reset its first event's send brings (so an
+     * HTTP/1.0 client's EOF no longer needs taking for a hang-up). */
+    g->peer.probe = 0, g->peer.eof_gone = 0;
     /* What a client that stops reading leaves queued in the kernel: bounded
      * (the rest is bounded by cancelling it, batch.c). */
     int sndbuf = g->srv->cfg.stream_sndbuf_bytes;

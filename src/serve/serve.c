@@ -105,7 +105,9 @@ int gt_serve_client_gone(gt_serve_peer *peer) {
     char c;
     ssize_t n = recv(peer->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-    /* An EOF: half-closed, or closed. Only the probe's answer tells them apart. */
+    /* An EOF: half-closed, or closed. Only the probe's answer tells them
+     * apart; an HTTP/1.0 client, which has no probe, counts as closed. */
+    if (n == 0 && peer->eof_gone) return 1;
     return n == 0 && peer->probe && probe(peer);
 }
 
@@ -299,6 +301,7 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
         r->peer.fd = ci ? (int)ci->connect_fd : -1;
         /* An HTTP/1.0 client may not be sent an interim answer (RFC 9110 15.2). */
         r->peer.probe = version && !strcmp(version, MHD_HTTP_VERSION_1_1);
+        r->peer.eof_gone = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
         return on_headers(s, r, conn, url, method);

@@ -156,6 +156,7 @@ int gt_serve_top_k(const float *l, int n, int k, int32_t *out);
 typedef struct gt_serve_peer {
     int fd;                       /* -1: none (work done in-process) */
     int probe;                    /* 1: one interim 100 (Continue) may still go to it: HTTP/1.1, no answer begun */
+    int eof_gone;                 /* 1: an EOF is a hang-up: HTTP/1.0 (no 1xx to ask with), no answer begun */
 } gt_serve_peer;
 
 /* A legacy completion's token as a string (its `tokens` entry, its key in
@@ -406,7 +407,10 @@ uint64_t gt_serve_now_ms(void);
  * write side once its request is sent and still read the answer. To tell
  * it from a closed socket (which answers data with a reset, seen at a later
  * look) an HTTP/1.1 client yet to be answered is sent one interim 100
- * (Continue) when its EOF is first seen. NULL, or fd -1: never gone. */
+ * (Continue) when its EOF is first seen. An HTTP/1.0 client cannot be sent
+ * one (RFC 9110 15.2), so its EOF before its answer begins is taken for a
+ * hang-up (eof_gone): without that, one that closed went on generating to
+ * max_tokens; one that only half-closes is cut. NULL, or fd -1: never gone. */
 int gt_serve_client_gone(gt_serve_peer *peer);
 /* Logs a generation stopped after n_gen tokens because its client left. */
 void gt_serve_note_cancel(const char *id, int n_gen);

@@ -351,10 +351,10 @@ static void health_counts(uint16_t port, long long *cancelled, long long *runnin
     json_decref(j), gt_buf_free(&out);
 }
 
-/* Sends body to path and hangs up at once; then waits (polling /health)
- * until the server counts the request cancelled (1), or fails when it ran
- * to its end without (the model let go, nothing cancelled: 0). */
-static int hangup_cancels(uint16_t port, const char *path, const char *body) {
+/* Sends body to path in HTTP/1.v and hangs up at once; then waits (polling
+ * /health) until the server counts the request cancelled (1), or fails when
+ * it ran to its end without (the model let go, nothing cancelled: 0). */
+static int hangup_cancels(uint16_t port, int v, const char *path, const char *body) {
     long long c0, c, running;
     health_counts(port, &c0, &running);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -362,7 +362,8 @@ static int hangup_cancels(uint16_t port, const char *path, const char *body) {
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body),
+                  body);
     CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
     gt_buf_free(&req);
     close(fd);
@@ -402,14 +403,14 @@ static void test_held_work_hangup(void) {
     }
     gt_buf_append_str(&b, "]}");
     gt_buf_putc(&b, 0);
-    CHECK_MSG(hangup_cancels(gt_serve_port(s), "/v1/embeddings", (const char *)b.data),
+    CHECK_MSG(hangup_cancels(gt_serve_port(s), 1, "/v1/embeddings", (const char *)b.data),
               "the embeddings ran to their end after their client left");
     gt_buf_reset(&b);
     gt_buf_append_str(&b, "{\"model\":\"" MODEL_ID "\",\"echo\":true,\"max_tokens\":0,\"logprobs\":5,\"prompt\":[");
     for (int t = 0; t < 2000; t++) gt_buf_printf(&b, "%s%d", t ? "," : "", 100 + t % 1000);
     gt_buf_append_str(&b, "]}");
     gt_buf_putc(&b, 0);
-    CHECK_MSG(hangup_cancels(gt_serve_port(s), "/v1/completions", (const char *)b.data),
+    CHECK_MSG(hangup_cancels(gt_serve_port(s), 1, "/v1/completions", (const char *)b.data),
               "the scoring ran to its end after its client left");
     gt_buf_free(&b);
     gt_buf out = GT_BUF_INIT; /* the model is free: a generation runs */
@@ -517,10 +518,12 @@ static int post_half_closed(uint16_t port, int v, const char *path, const char *
 }
 
 /* A client that half-closes its connection once the request is sent gets
- * its whole answer: a chat answer of 24 tokens, a stream of 24 to its
- * [DONE], an embedding, each over HTTP/1.1 and 1.0. Before the fix an EOF
- * read was taken for a hang-up: the request was cancelled and nothing came
- * back (499, or the connection closed). */
+ * its whole answer over HTTP/1.1: a chat answer of 24 tokens, a stream of
+ * 24 to its [DONE], an embedding. Before the fix an EOF read was taken for
+ * a hang-up: the request was cancelled and nothing came back (499, or the
+ * connection closed). An HTTP/1.0 client cannot be sent the interim 100
+ * that tells a half-close from a close, so its EOF before its answer began
+ * is a hang-up: each of the three is answered 499 (test_http10_hangup). */
 static void test_half_close_answered(void) {
     gt_serve *s = start();
     if (!s) return;
@@ -530,23 +533,38 @@ static void test_half_close_answered(void) {
     const char *stream = "{\"model\":\"" MODEL_ID "\",\"prompt\":\"Go\",\"max_tokens\":24,\"temperature\":0,"
                          "\"stream\":true,\"stop\":[\"qqqqqqqq\"]}";
     const char *embed = "{\"model\":\"" MODEL_ID "\",\"input\":\"hello there\"}";
-    for (int v = 1; v >= 0; v--) {
-        gt_buf out = GT_BUF_INIT;
-        CHECK_EQ_INT(post_half_closed(port, v, "/v1/chat/completions", chat, &out), 200);
-        json_t *j = json_loads((const char *)out.data, 0, NULL);
-        CHECK_MSG(j != NULL, "HTTP/1.%d: not JSON: %.200s", v, (const char *)out.data);
-        CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 24);
-        json_decref(j);
-        CHECK_EQ_INT(post_half_closed(port, v, "/v1/completions", stream, &out), 200);
-        CHECK_CONTAINS((const char *)out.data, "data: [DONE]");
-        CHECK_CONTAINS((const char *)out.data, "\"finish_reason\":\"length\"");
-        CHECK_EQ_INT(post_half_closed(port, v, "/v1/embeddings", embed, &out), 200);
-        CHECK_CONTAINS((const char *)out.data, "\"embedding\"");
-        gt_buf_free(&out);
-    }
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(post_half_closed(port, 1, "/v1/chat/completions", chat, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    CHECK_MSG(j != NULL, "not JSON: %.200s", (const char *)out.data);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 24);
+    json_decref(j);
+    CHECK_EQ_INT(post_half_closed(port, 1, "/v1/completions", stream, &out), 200);
+    CHECK_CONTAINS((const char *)out.data, "data: [DONE]");
+    CHECK_CONTAINS((const char *)out.data, "\"finish_reason\":\"length\"");
+    CHECK_EQ_INT(post_half_closed(port, 1, "/v1/embeddings", embed, &out), 200);
+    CHECK_CONTAINS((const char *)out.data, "\"embedding\"");
     long long cancelled, running;
     health_counts(port, &cancelled, &running);
     CHECK_EQ_INT((int)cancelled, 0);
+    CHECK_EQ_INT(post_half_closed(port, 0, "/v1/chat/completions", chat, &out), 499);
+    CHECK_EQ_INT(post_half_closed(port, 0, "/v1/completions", stream, &out), 499);
+    CHECK_EQ_INT(post_half_closed(port, 0, "/v1/embeddings", embed, &out), 499);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
+/* An HTTP/1.0 client that closes its connection while its whole (not
+ * streamed) answer is made stops its generation: counted cancelled. Before
+ * the fix its EOF was taken for a half-close (no interim 100 can ask an
+ * HTTP/1.0 client), so the generation ran to max_tokens for nobody. */
+static void test_http10_hangup(void) {
+    gt_serve *s = start();
+    if (!s) return;
+    const char *chat = "{\"model\":\"" MODEL_ID "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"max_tokens\":400,\"temperature\":0,\"stop\":[\"qqqqqqqq\"]}";
+    CHECK_MSG(hangup_cancels(gt_serve_port(s), 0, "/v1/chat/completions", chat),
+              "an HTTP/1.0 client's close did not cancel its generation");
     gt_serve_stop(s);
 }
 
@@ -627,6 +645,7 @@ static void test_top_logprobs_distinct(void) {
 int main(void) {
     RUN(test_top_logprobs_distinct);
     RUN(test_half_close_answered);
+    RUN(test_http10_hangup);
     RUN(test_reset_structured_streams);
     RUN(test_held_work_hangup);
     RUN(test_chunked_too_big);
