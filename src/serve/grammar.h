@@ -32,7 +32,13 @@
 #define GT_GRAMMAR_MAX_LIT 256      /* bytes of one enum value or property key, as JSON */
 #define GT_GRAMMAR_MAX_ITEMS 1024   /* maxItems accepted */
 #define GT_GRAMMAR_MAX_LENGTH 4096  /* maxLength accepted */
-#define GT_GRAMMAR_STACK 24         /* frames of one reading */
+/* Frames of one reading: a container at level L of the answer (the root
+ * object is level 1) is frame L, so json_object output nests containers
+ * holding values GT_GRAMMAR_STACK - 1 deep; one level deeper a container
+ * opens and can only close (no reading dead-ends). 24 held 23 levels; 64
+ * costs a reading 772 bytes (a job's mask keeps one gt_gmatch per byte of
+ * the longest token). */
+#define GT_GRAMMAR_STACK 64
 #define GT_GRAMMAR_ALTS 16          /* readings followed at once (anyOf, enums) */
 
 typedef struct gt_grammar gt_grammar;

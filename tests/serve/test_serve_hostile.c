@@ -642,6 +642,48 @@ static void test_top_logprobs_distinct(void) {
     gt_serve_stop(s);
 }
 
+/* The answer prefix {"a":[[[... holding `levels` containers (the object
+ * and levels - 1 arrays), then `tail`, matched by g under json_object. */
+static int nested(const gt_grammar *g, int levels, const char *tail) {
+    gt_buf b = GT_BUF_INIT;
+    gt_buf_append_str(&b, "{\"a\":");
+    for (int i = 1; i < levels; i++) gt_buf_putc(&b, '[');
+    gt_buf_append_str(&b, tail);
+    gt_buf_putc(&b, 0);
+    int r = match(g, (const char *)b.data);
+    gt_buf_free(&b);
+    return r;
+}
+
+/* json_object output nests 63 levels of containers holding values; at the
+ * 64th a container opens but can only close at once, so a reading never
+ * dead-ends (every mask leaves a way on). Before, the matcher's stack of 24
+ * frames held values 23 levels deep only: an answer nesting deeper could not
+ * be generated, and nothing said so. */
+static void test_json_object_depth(void) {
+    json_t *rf = json_loads("{\"type\":\"json_object\"}", 0, NULL);
+    gt_grammar *g = NULL;
+    gt_serve_error e;
+    CHECK_MSG(gt_grammar_compile(rf, &g, &e) == 0, "%s", e.message);
+    json_decref(rf);
+    if (!g) return;
+    gt_buf whole = GT_BUF_INIT;
+    for (int i = 1; i < 63; i++) gt_buf_putc(&whole, ']');
+    gt_buf_append_str(&whole, "}");
+    gt_buf_putc(&whole, 0);
+    char tail[160];
+    snprintf(tail, sizeof tail, "1%s", (const char *)whole.data);
+    CHECK_EQ_INT(nested(g, 63, tail), 1);                 /* 63 levels, the last holding a value */
+    CHECK_EQ_INT(nested(g, 62, "{\"k\":null}"), 0);       /* an object at the 63rd level holds values too */
+    CHECK_EQ_INT(nested(g, 64, ""), 0);                   /* a 64th level opens */
+    CHECK_EQ_INT(nested(g, 64, "1"), -1);                 /* but holds nothing */
+    CHECK_EQ_INT(nested(g, 64, "]"), 0);                  /* and closes */
+    CHECK_EQ_INT(nested(g, 63, "{\"k\""), -1);            /* an object there holds no key */
+    CHECK_EQ_INT(nested(g, 63, "{}"), 0);
+    gt_buf_free(&whole);
+    gt_grammar_free(g);
+}
+
 int main(void) {
     RUN(test_top_logprobs_distinct);
     RUN(test_half_close_answered);
@@ -653,5 +695,6 @@ int main(void) {
     RUN(test_anyof_width);
     RUN(test_forced_tools_binding);
     RUN(test_grammar_logprobs);
+    RUN(test_json_object_depth);
     return gt_test_finish();
 }
