@@ -426,9 +426,23 @@ static void ms_mark(marker_set *ms, const char *s, size_t n, unsigned flag) {
     }
 }
 
+/* The length of an empty block at t[at] whose opener "<X>" is m bytes:
+ * "<X>", white space, "</X>", all before end; 0 when there is none. */
+static size_t empty_block(const char *t, size_t at, size_t m, size_t end) {
+    if (m < 3 || t[at] != '<' || t[at + 1] == '/' || t[at + m - 1] != '>') return 0;
+    size_t k = at + m;
+    while (k < end && (t[k] == ' ' || t[k] == '\n' || t[k] == '\r' || t[k] == '\t')) k++;
+    if (end - k < m + 1 || t[k] != '<' || t[k + 1] != '/' || memcmp(t + k + 2, t + at + 1, m - 1)) return 0;
+    return k + m + 1 - at;
+}
+
 /* Fills ms with the distinct markers of the rendered text ms->t (len
  * bytes) outside the message spans sp; control tokens' texts are skipped
- * (they go in by id). 0 or GT_ENOMEM. */
+ * (they go in by id). So is an empty block the template wrote of its own
+ * accord (Qwen3's "<think>\n\n</think>" with thinking off): it holds no
+ * message and delimits none, so a message spelling <think> forges nothing
+ * by it; the pair is a marker still where the template's text writes it
+ * elsewhere. 0 or GT_ENOMEM. */
 static int ms_collect(const gt_chat_prompt *p, marker_set *ms, size_t len, const size_t *sp, size_t n_spans) {
     const char *t = ms->t;
     size_t next = 0, at = 0;
@@ -441,6 +455,11 @@ static int ms_collect(const gt_chat_prompt *p, marker_set *ms, size_t len, const
         const chat_special *c = special_at(p, t, at, end);
         if (c || !(m = marker_len(t, at, end))) {
             at += c ? c->len : 1;
+            continue;
+        }
+        size_t empty = empty_block(t, at, m, end);
+        if (empty) {
+            at += empty;
             continue;
         }
         if (ms_add(ms, at, m)) return GT_ENOMEM;
