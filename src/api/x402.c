@@ -95,6 +95,29 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, gt_api_x402_known_f
     return 0;
 }
 
+/* The least window a payment must have left when it is checked: room for
+ * its route and its settlement after it (a chain's receipt, up to
+ * GT_API_X402_WAIT_MS). A shorter one is refused, never settled before its
+ * route: a payment settled first was charged for the route's 4xx/5xx, a
+ * full queue's 429 or a client gone (x402.h, fail closed). */
+static uint64_t window_for(int ledger) {
+    return 2 * (GT_API_X402_SETTLE_MARGIN_S + (ledger ? 0 : GT_API_X402_WAIT_MS / 1000));
+}
+
+/* maxTimeoutSeconds within 1..GT_X402_MAX_TIMEOUT_S, and not under the
+ * least window (on the ledger or a chain): an offer every payment signed to
+ * would be refused. */
+static int check_timeout(const gt_api_x402 *x, int ledger, gt_err *err) {
+    uint64_t t = x->base.max_timeout_s;
+    if (t == 0 || t > GT_X402_MAX_TIMEOUT_S)
+        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
+    if (t < window_for(ledger))
+        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: %llu is under %llu, the least window a payment needs "
+                          "to be settled after its route: every payment would be refused", (unsigned long long)t,
+                          (unsigned long long)window_for(ledger));
+    return 0;
+}
+
 /* "settle": "ledger": payTo, maxTimeoutSeconds and prices only. */
 static int load_ledger_config(gt_api_x402 *x, const json_t *j, gt_api_x402_known_fn known, void *cls, gt_err *err) {
     static const char *const fields[] = {"settle", "payTo", "maxTimeoutSeconds", "prices", NULL};
@@ -106,8 +129,7 @@ static int load_ledger_config(gt_api_x402 *x, const json_t *j, gt_api_x402_known
         (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
         (rc = load_prices(x, json_object_get(j, "prices"), known, cls, err)))
         return rc;
-    if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
-        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
+    if ((rc = check_timeout(x, 1, err))) return rc;
     x->ledger = 1;
     return 0;
 }
@@ -133,8 +155,7 @@ static int load_config(gt_api_x402 *x, const char *home, const json_t *j, gt_api
         (rc = gt_addr_parse(token, &x->base.asset, err)) || (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
         (rc = load_prices(x, json_object_get(j, "prices"), known, cls, err)))
         return rc;
-    if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
-        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
+    if ((rc = check_timeout(x, 0, err))) return rc;
     snprintf(x->base.name, sizeof x->base.name, "%s", name);
     snprintf(x->base.version, sizeof x->base.version, "%s", version);
     gt_key k;
@@ -325,14 +346,8 @@ static uint64_t x402_now_s(gt_api_x402 *x) {
     return x->ledger && n ? gt_ledger_now_s(n->ledger) : (uint64_t)time(NULL);
 }
 
-/* The least window a payment must have left when it is checked: room for
- * its route and its settlement after it (a chain's receipt, up to
- * GT_API_X402_WAIT_MS). A shorter one is refused, never settled before its
- * route: a payment settled first was charged for the route's 4xx/5xx, a
- * full queue's 429 or a client gone (x402.h, fail closed). */
-static uint64_t min_window_s(const gt_api_x402 *x) {
-    return 2 * (GT_API_X402_SETTLE_MARGIN_S + (x->ledger ? 0 : GT_API_X402_WAIT_MS / 1000));
-}
+/* The least window a payment must have left when it is checked (window_for). */
+static uint64_t min_window_s(const gt_api_x402 *x) { return window_for(x->ledger); }
 
 /* 0 when p's window leaves min_window_s on the node's clock, else an error
  * saying what to sign; nothing is settled either way. */

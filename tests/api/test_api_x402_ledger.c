@@ -170,6 +170,17 @@ static void test_config_refused(void) {
         if (n) gt_node_stop(n);
         CHECK_CONTAINS(err.msg, "changes the node's state before its payment settles");
     }
+    /* A window too short to settle any payment after its route: every one would be refused. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/x402.json", home);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fprintf(f, "{\"settle\": \"ledger\", \"payTo\": \"0x%040d\", \"maxTimeoutSeconds\": 9, "
+                      "\"prices\": {\"GET /v1/blobs/{}\": \"1\"}}\n", 1), fclose(f);
+    n = NULL;
+    CHECK_MSG(gt_node_start(&c, &n, &err) != 0, "a node offering 9-s windows started");
+    if (n) gt_node_stop(n);
+    CHECK_CONTAINS(err.msg, "maxTimeoutSeconds: 9 is under 10");
     trm(home);
 }
 
