@@ -8,8 +8,8 @@
  * chainId, salt = the genesis hash}): signed by the payer, of exactly the
  * price to payTo, spent once (its nonce is the payer's next one, so a replay
  * is refused by the ledger), and submitted by the server only after the
- * handler answered 2xx (or before its route ends, when its window could end
- * first: api/x402.h, pay first and the watch). Its window is EIP-3009's, on
+ * handler answered 2xx, never before (api/x402.h, fail closed: a window
+ * too short to settle after the route is refused). Its window is EIP-3009's, on
  * block time: the ledger
  * refuses it in a block stamped before validAfter or at/after validBefore,
  * so a server that holds a payment and never serves cannot spend it later;
