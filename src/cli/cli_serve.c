@@ -14,7 +14,7 @@ static const char usage_text[] =
     "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n"
     "                    [--parallel N] [--no-prefix-cache] [--max-queue N] [--max-prompt-tokens N]\n"
     "                    [--max-output-tokens N] [--stream-lag-tokens N] [--stream-idle-ms MS]\n"
-    "                    [--request-max-s S]\n\n"
+    "                    [--request-max-s S] [--allow-host NAMES]\n\n"
     "Serves one model over an OpenAI-compatible HTTP API:\n"
     "  GET  /health                 {\"status\":\"ok\",\"model\":NAME, queue:{running,waiting,max_waiting},\n"
     "                               requests:{rejected,cancelled,cancelled_tokens,lagging}}\n"
@@ -60,6 +60,9 @@ static const char usage_text[] =
     "  --request-max-s S    a request not all in S seconds after its first byte, or a kept-alive\n"
     "                       connection idle as long, is cut (default 60); at most 128 connections,\n"
     "                       64 from one address (the others are told 429 and closed)\n"
+    "  --allow-host NAMES   Host names to answer to beside IP addresses and localhost, comma-separated\n"
+    "                       (\"*\": any); another is refused 403, so that a page whose name points here\n"
+    "                       (DNS rebinding) cannot use it\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
 /* The usage, then what the engine runs. */
@@ -95,6 +98,7 @@ static int cmd_serve(int argc, char **argv) {
         {"--stream-lag-tokens", NULL, GT_CLI_OPT_U64, &lag, 1, GT_SERVE_MAX_STREAM_LAG, NULL},
         {"--stream-idle-ms", NULL, GT_CLI_OPT_U64, &idle_ms, 1, GT_SERVE_MAX_STREAM_IDLE_MS, NULL},
         {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, GT_SERVE_MAX_REQUEST_MAX_S, NULL},
+        {"--allow-host", NULL, GT_CLI_OPT_STR, &cfg.allow_hosts, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;

@@ -235,8 +235,10 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
         gt_serve_fail(&e, framing_status, NULL, "invalid_request", "%s", why);
         return send_error(r, conn, &e);
     }
-    /* Another site's page must not spend this server's compute through a visitor's browser (a node checked it). */
-    if (!r->on_node && gt_api_cross_origin_check(conn, method, why, sizeof why)) {
+    /* Another site's page must not spend this server's compute through a visitor's browser, nor read it by a
+     * name pointed at this address (DNS rebinding); a node checked both. */
+    if (!r->on_node && (gt_api_host_check(conn, s->cfg.allow_hosts, "--allow-host", why, sizeof why) ||
+                        gt_api_cross_origin_check(conn, method, why, sizeof why))) {
         gt_serve_error e;
         gt_serve_fail(&e, 403, NULL, "cross_origin", "%s", why);
         return send_error(r, conn, &e);

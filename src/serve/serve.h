@@ -69,6 +69,9 @@ typedef struct gt_serve_config {
     /* A request not all in this long after its first byte (or a kept-alive
      * connection idle as long) is cut; 0: GT_SERVE_REQUEST_MAX_S. */
     int request_max_s;
+    /* Host names answered to beside IP addresses and localhost (api/ext.h's
+     * gt_api_host_check: comma-separated, "*" any); NULL: none. Borrowed. */
+    const char *allow_hosts;
 } gt_serve_config;
 
 #define GT_SERVE_DEFAULT_QUEUE 16

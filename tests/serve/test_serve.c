@@ -27,7 +27,7 @@ static int http_head(uint16_t port, const char *method, const char *path, const 
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
     gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: x\r\n", method, path);
+    gt_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: localhost\r\n", method, path);
     if (body) gt_buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
     gt_buf_append_str(&req, "\r\n");
     if (body) gt_buf_append_str(&req, body);
@@ -613,7 +613,7 @@ static void test_disconnect_releases(void) {
         CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
         const char *body = "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"stream\":true,\"stop\":[\"qqqqqqqq\"]}";
         char req[512], buf[256];
-        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
         CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
         CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
         close(fd);
@@ -974,7 +974,7 @@ static int send_request(uint16_t port, const char *path, const char *body) {
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     char req[1024];
-    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     return fd;
 }
@@ -1082,7 +1082,7 @@ static void test_ambiguous_framing(void) {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(gt_serve_port(s))};
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
         CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
-        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\n%s\r\n{}", cases[i].headers);
+        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n%s\r\n{}", cases[i].headers);
         CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
         CHECK_MSG(read_to_eof(fd, buf, sizeof buf), "case %zu: no answer and the connection still open: %s", i, buf);
         CHECK_MSG(strstr(buf, cases[i].status) && strstr(buf, cases[i].says) && strstr(buf, "invalid_request"),
@@ -1098,18 +1098,22 @@ static void test_ambiguous_framing(void) {
 /* One POST /v1/completions of a two-token completion, sent as a browser's
  * form or no-cors fetch would (text/plain) with one more header line
  * ("Name: value\r\n"); the whole answer into buf. */
-static void post_as_page(uint16_t port, const char *header, char *buf, size_t cap) {
+static void post_as_page_to(uint16_t port, const char *host, const char *header, char *buf, size_t cap) {
     const char *body = "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}";
     char req[512];
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\n%sContent-Type: text/plain\r\n"
-             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", header, strlen(body), body);
+    snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: %s\r\n%sContent-Type: text/plain\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", host, header, strlen(body), body);
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     CHECK_MSG(read_to_eof(fd, buf, cap), "%s: no answer and the connection still open: %s", header, buf);
     close(fd);
+}
+
+static void post_as_page(uint16_t port, const char *header, char *buf, size_t cap) {
+    post_as_page_to(port, "localhost", header, buf, cap);
 }
 
 /* A POST a browser sends for another site's page (a form or a no-cors fetch:
@@ -1126,7 +1130,10 @@ static void test_cross_origin(void) {
         CHECK_MSG(strstr(buf, " 403 ") && strstr(buf, "cross-origin POST refused") && strstr(buf, "cross_origin"),
                   "case %zu answered: %.400s", i, buf);
     }
-    post_as_page(gt_serve_port(s), "Origin: http://x\r\n", buf, sizeof buf); /* its own origin (Host: x) */
+    /* DNS rebinding: a page of a name pointed at this address is its own origin, so it is refused by name. */
+    post_as_page_to(gt_serve_port(s), "evil.example", "Origin: http://evil.example\r\n", buf, sizeof buf);
+    CHECK_MSG(strstr(buf, " 403 ") && strstr(buf, "--allow-host"), "rebinding answered: %.400s", buf);
+    post_as_page(gt_serve_port(s), "Origin: http://localhost\r\n", buf, sizeof buf); /* its own origin */
     CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "\"choices\""), "same origin: %.400s", buf);
     gt_serve_stop(s);
 }
@@ -1149,7 +1156,7 @@ static void health_from(uint16_t port, const char *from, char *buf, size_t cap) 
     int fd = connect_from(port, from);
     CHECK_MSG(fd >= 0, "cannot connect from %s", from);
     if (fd < 0) return;
-    const char *req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *req = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     CHECK_MSG(read_to_eof(fd, buf, cap), "GET /health from %s: no answer", from);
     close(fd);
@@ -1171,7 +1178,7 @@ static void test_slow_clients(void) {
     uint16_t port = gt_serve_port(s);
     enum { SLOW = 130 };
     int fds[SLOW];
-    const char *start = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    const char *start = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
     for (int i = 0; i < SLOW; i++) {
         fds[i] = connect_from(port, "127.0.0.1");
         CHECK(fds[i] >= 0 && write(fds[i], start, strlen(start)) == (ssize_t)strlen(start));

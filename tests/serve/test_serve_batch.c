@@ -120,10 +120,10 @@ static int http_post(uint16_t port, const char *path, const char *body, gt_buf *
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
     gt_buf req = GT_BUF_INIT;
     if (body)
-        gt_buf_printf(&req, "POST %s HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+        gt_buf_printf(&req, "POST %s HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                       path, strlen(body), body);
     else
-        gt_buf_printf(&req, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+        gt_buf_printf(&req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
     for (size_t off = 0; off < req.len;) {
         ssize_t n = write(fd, req.data + off, req.len - off);
         if (n <= 0) break;

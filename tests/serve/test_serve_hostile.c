@@ -300,7 +300,7 @@ static int send_chunked(uint16_t port, const char *method, const char *path, siz
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
     gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    gt_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
                   method, path);
     static char chunk[65536];
     memset(chunk, ' ', sizeof chunk);
@@ -362,7 +362,7 @@ static int hangup_cancels(uint16_t port, int v, const char *path, const char *bo
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body),
+    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body),
                   body);
     CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
     gt_buf_free(&req);
@@ -436,7 +436,7 @@ static void *structured_reset(void *arg) {
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return NULL;
     char req[1024], buf[512];
-    snprintf(req, sizeof req, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+    snprintf(req, sizeof req, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
@@ -497,7 +497,7 @@ static int post_half_closed(uint16_t port, int v, const char *path, const char *
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
     gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body), body);
+    gt_buf_printf(&req, "POST %s HTTP/1.%d\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s", path, v, strlen(body), body);
     CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
     gt_buf_free(&req);
     CHECK(shutdown(fd, SHUT_WR) == 0);

@@ -291,7 +291,7 @@ static int send_paid(uint16_t port, const char *body, const char *sig) {
     }
     size_t cap = strlen(body) + strlen(sig) + 256;
     char *req = malloc(cap);
-    int n = snprintf(req, cap, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    int n = snprintf(req, cap, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nPAYMENT-SIGNATURE: %s\r\n\r\n%s", strlen(body), sig, body);
     CHECK(n > 0 && write(fd, req, (size_t)n) == n);
     free(req);
