@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -314,6 +315,12 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     if (rc) return rc;
     if (access(path, F_OK) != 0)
         return gt_err_set(err, GT_ENOTFOUND, "no ledger at %s (run `gotong init` first)", path);
+    /* A FIFO (or a device) is refused before any open: SQLite's read-only
+     * open of a FIFO, the reader's and refuse_verify_copy's, blocks until
+     * another process writes to it. stat follows a symlink to its file. */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return gt_err_set(err, GT_EINVAL, "the ledger %s is not a regular file", path);
     gt_ledger *l = gt_calloc(1, sizeof *l);
     if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
     l->lock_fd = -1;

@@ -296,6 +296,33 @@ static void test_no_secret(void) {
     gt_free(after);
 }
 
+/* A ledger path that is a FIFO: an open fails at once, writer or reader.
+ * The writer's read-only look for a --no-secret copy (refuse_verify_copy)
+ * opened it O_RDONLY, which blocks until some process opens the FIFO for
+ * writing: `gotong node` hung where it had failed with an I/O error (a
+ * reader's open hung too). Run in a child under alarm, so a hang fails. */
+static void test_fifo_path(void) {
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.db", dir);
+    CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
+    for (int ro = 0; ro < 2; ro++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(10);
+            gt_ledger *c = NULL;
+            gt_err err = {0};
+            int rc = gt_ledger_open(fifo, ro ? GT_LEDGER_READONLY : 0, &c, &err);
+            _exit(rc == GT_EINVAL && c == NULL && strstr(err.msg, "not a regular file") ? 0 : 1);
+        }
+        int status = 0;
+        CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s open of a FIFO: %s",
+                  ro ? "a reader's" : "a writer's",
+                  WIFSIGNALED(status) ? "hung (killed by the alarm)" : "not refused as not a regular file");
+    }
+    unlink(fifo);
+}
+
 int main(void) {
     for (int i = 0; i <= SENDERS; i++) tkey(i, &K[i], &A[i]);
     RUN(test_backups_under_writes);
@@ -305,6 +332,7 @@ int main(void) {
     RUN(test_umask);
     RUN(test_sidecar_names);
     RUN(test_no_secret);
+    RUN(test_fifo_path);
     gt_ledger_close(L);
     trm(dir);
     return gt_test_finish();
