@@ -103,7 +103,8 @@ struct gt_agent {
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     uint64_t rerun_ms_max; /* longest re-execution so far (a verifier's or a judge's): the reveal guard's measure */
     /* Time spent in this agent's own model calls (gt_agent_complete, rented generation) and the tokens they
-     * generated: ag_token_us, the per-token time skills estimate a re-run with (prompt time folded in). */
+     * generated: with llm's local_us/local_tokens (the work layer's generations run here), ag_token_us, the
+     * per-token time skills estimate a re-run with (prompt time folded in). */
     uint64_t gen_us, gen_tokens;
     uint64_t eval_item_us; /* the longest an eval item has taken this agent (a run's or a check's mean) */
     pthread_mutex_t stats_mu;

@@ -185,8 +185,14 @@ out:
 }
 
 uint64_t ag_token_us(const gt_agent *a) {
-    if (!a->gen_tokens) return 0;
-    uint64_t us = a->gen_us / a->gen_tokens;
+    /* With the work layer's model running here, its generations (generate
+     * and eval work, spot re-runs) are timed by the gt_llm itself: a
+     * generate-only agent had no measure at all. A rented server's calls
+     * are timed in llm_remote_generate, so nothing is counted twice. */
+    uint64_t us_all = a->gen_us, tokens = a->gen_tokens;
+    if (a->llm && !a->llm->remote) us_all += a->llm->local_us, tokens += a->llm->local_tokens;
+    if (!tokens) return 0;
+    uint64_t us = us_all / tokens;
     return us ? us : 1;
 }
 

@@ -120,7 +120,15 @@ static int gen_remote(gt_llm *l, const int32_t *ids, int n, const gt_gen_params 
 
 int gt_llm_gen(gt_llm *l, const int32_t *ids, int n, const gt_gen_params *p, gt_gen_cb cb, void *user,
                gt_gen_result *res, gt_err *err) {
-    if (!l->remote) return gt_generate(l->ctx, l->tok, ids, n, p, cb, user, res, err);
+    if (!l->remote) {
+        int rc = gt_generate(l->ctx, l->tok, ids, n, p, cb, user, res, err);
+        if (!rc) { /* the engine's own timings: no clock read here */
+            double us = (res->prompt_ms + res->gen_ms) * 1000.0;
+            l->local_us += us > 0 ? (uint64_t)us : 0;
+            l->local_tokens += res->n_tokens > 0 ? (uint64_t)res->n_tokens : 1;
+        }
+        return rc;
+    }
     memset(res, 0, sizeof *res);
     if (n < 1) return gt_err_set(err, GT_EINVAL, "generate: the prompt has no tokens");
     if (p->n_predict < 0) return gt_err_set(err, GT_EINVAL, "generate: n_predict %d < 0", p->n_predict);

@@ -48,6 +48,10 @@ typedef struct gt_llm {
     int32_t *ids;       /* scratch for tokenised text */
     size_t ids_cap;
     const gt_llm_remote *remote; /* NULL: the model runs here; borrowed */
+    /* The generations run here (gt_llm_gen without a remote): their time,
+     * prompt evaluation included, and tokens (a call that made none counts
+     * one), so an owner can tell its time a token (agent/agent_model.c). */
+    uint64_t local_us, local_tokens;
 } gt_llm;
 
 /* SHA-256 of a file's bytes (read through a mapping, any size). */

@@ -46,6 +46,7 @@
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
 #include "store/blob.h"
+#include "work/llm.h"
 #include "market/market.h"
 
 static gt_agent_model *model;
@@ -159,6 +160,45 @@ static void test_rerun_estimate_generate(void) {
     json_decref(jp);
     json_decref(jj);
     json_decref(bad);
+    gt_agent_free(a);
+}
+
+/* A generate validator running its model here: its per-token time comes
+ * from the model's own generations (spot re-runs, batches, judge calls all
+ * go through gt_agent_llm), so the skill's estimate is there after one. On
+ * the old code only the complete skill's gt_agent_complete and a rented
+ * server's calls were timed: a generate-only agent's estimate stayed 0 and
+ * the reveal guard had its history alone. */
+static void test_rerun_estimate_generate_local(void) {
+    gt_key k;
+    key_for("estimate-gen-local", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "estimate-gen-local", .skills = "generate", .roles = GT_ROLE_VALIDATOR,
+                         .model = model, .n_threads = 1};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    const gt_skill *sk = gt_skill_find("generate");
+    const char *spec = "{\"version\":1,\"name\":\"lines\",\"template\":\"Write one line about {topic}.\","
+                       "\"variables\":{\"topic\":[\"rice\"]},\"seed\":1,\"samples\":8,\"batch\":4,\"reward\":1,"
+                       "\"stake\":0,\"license\":\"mit\",\"generation\":{\"max_tokens\":8},"
+                       "\"pipeline\":{\"spot_check\":0.5}}";
+    json_t *js = json_loads(spec, 0, NULL);
+    gt_llm *llm = a ? gt_agent_llm(a, &err) : NULL;
+    CHECK_MSG(llm != NULL, "llm: %s", err.msg);
+    if (a && sk && sk->rerun_ms && js && llm) {
+        gt_job job = {.spec = js};
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 0); /* nothing timed yet */
+        gt_gen_params gp = gt_gen_defaults();
+        gp.n_predict = 4;
+        gt_buf out = GT_BUF_INIT;
+        int n = 0;
+        CHECK_MSG(gt_llm_generate(llm, "Once upon a time", 16, &gp, &out, &n, &err) == 0, "%s", err.msg);
+        gt_buf_free(&out);
+        uint64_t tok_us = ag_token_us(a);
+        CHECK_MSG(tok_us > 0, "a local generation of %d tokens left no per-token time", n);
+        CHECK_EQ_U64(sk->rerun_ms(a, &job), 2 * 8 * tok_us / 1000 + 1);
+    }
+    json_decref(js);
     gt_agent_free(a);
 }
 
@@ -876,6 +916,7 @@ int main(void) {
     RUN(test_memo_ring);
     RUN(test_rerun_estimate);
     RUN(test_rerun_estimate_generate);
+    RUN(test_rerun_estimate_generate_local);
     RUN(test_complete_skill);
     RUN(test_client_errors);
     RUN(test_loop_on_node);
