@@ -168,8 +168,9 @@ typedef struct gt_skill {
      * bounded too. train: from the speed cache (measured if absent);
      * complete: the spec's token bound at the measured per-token time; eval:
      * that, or the longest an eval item has taken the agent, per item checked;
-     * generate: a batch's spot-checked samples at max_tokens each, and one
-     * call a sample for a judge stage, at the measured per-token time. */
+     * generate: a batch's spot-checked samples at max_tokens each at the
+     * measured per-token time, and for a judge stage every sample's judge
+     * prompt (its bytes and max_tokens) at the measured prompt-token time. */
     uint64_t (*rerun_ms)(gt_agent *a, const gt_job *job);
 } gt_skill;
 

@@ -196,6 +196,17 @@ uint64_t ag_token_us(const gt_agent *a) {
     return us ? us : 1;
 }
 
+uint64_t ag_prompt_us(const gt_agent *a) {
+    /* Measured where the model runs here; a rented server's prompt time is
+     * folded into its generated tokens' (llm_remote_generate), so it takes
+     * that, which is more. */
+    if (a->llm && !a->llm->remote && a->llm->prompt_tokens) {
+        uint64_t us = a->llm->prompt_us / a->llm->prompt_tokens;
+        return us ? us : 1;
+    }
+    return ag_token_us(a);
+}
+
 /* Why a call that generated nothing counts as one token: its time (a
  * prompt evaluated, an answer ended at once) is spent all the same. */
 void ag_token_took(gt_agent *a, double t0, size_t n) {

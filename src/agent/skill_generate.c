@@ -660,13 +660,33 @@ out:
     return rc;
 }
 
-/* Milliseconds a check of one batch of the job takes at most at this
- * agent's measured time a token (ag_token_us, prompt evaluations folded
- * in): the spot check re-generates ceil(fraction x batch) samples of up to
- * max_tokens each, and a judge stage scores every sample with one call,
- * counted as one token's time. 0 before the agent has timed a token, or
- * for a spec it cannot read. Why: the reveal guard had no estimate for a
- * generate check, so an agent's first one was bounded by its history alone. */
+/* Tokens the judge stage reads for batch `batch` at most: each sample's
+ * judge prompt, its frame around the sample's prompt counted by bytes (no
+ * token is shorter than a byte) and the output by max_tokens, plus BOS. A
+ * rented server is asked once per candidate (work/llm.c), so twice. */
+static uint64_t judge_read_tokens(const gt_agent *a, const gt_job_spec *spec, uint64_t batch) {
+    uint64_t first, count, total = 0;
+    gt_job_batch_range(spec, batch, &first, &count);
+    for (uint64_t i = first; i < first + count; i++) {
+        gt_buf p = GT_BUF_INIT, j = GT_BUF_INIT;
+        gt_err e = {0};
+        if (!gt_job_render(spec, i, &p, NULL, &e) && !gt_job_render_judge(spec, (const char *)p.data, "", &j, &e))
+            total += (uint64_t)j.len + (uint64_t)spec->max_tokens + 1;
+        gt_buf_free(&p);
+        gt_buf_free(&j);
+    }
+    return a->oai ? 2 * total : total;
+}
+
+/* Milliseconds a check of the job's batch (job->slot) takes at most at
+ * this agent's measured times: the spot check re-generates ceil(fraction x
+ * batch) samples of up to max_tokens each at a generated token's time
+ * (ag_token_us, prompt evaluations folded in), and a judge stage reads
+ * every sample's judge prompt at a prompt token's (ag_prompt_us). 0 before
+ * the agent has timed a token, or for a spec it cannot read. Why: the
+ * reveal guard had no estimate for a generate check, so an agent's first
+ * one was bounded by its history alone; and a judge call, counted as one
+ * token, reads a prompt longer than the output it judges. */
 static uint64_t gen_rerun_ms(gt_agent *a, const gt_job *job) {
     uint64_t tok_us = ag_token_us(a);
     if (!tok_us || !job->spec) return 0;
@@ -676,10 +696,13 @@ static uint64_t gen_rerun_ms(gt_agent *a, const gt_job *job) {
     memset(&spec, 0, sizeof spec);
     int rc = text ? gt_job_spec_parse(text, strlen(text), &spec, &e) : GT_ENOMEM;
     free(text);
-    uint64_t tokens = rc ? 0 : (uint64_t)gt_pipeline_spot_n(&spec, (size_t)spec.batch) * (uint64_t)spec.max_tokens +
-                                   (spec.judge ? spec.batch : 0);
+    uint64_t us = 0;
+    if (!rc) {
+        us = (uint64_t)gt_pipeline_spot_n(&spec, (size_t)spec.batch) * (uint64_t)spec.max_tokens * tok_us;
+        if (spec.judge) us += judge_read_tokens(a, &spec, job->slot) * ag_prompt_us(a);
+    }
     gt_job_spec_free(&spec);
-    return rc ? 0 : tokens * tok_us / 1000 + 1;
+    return rc ? 0 : us / 1000 + 1;
 }
 
 const gt_skill gt_skill_generate = {

@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/hex.h"
+#include "base/progress.h"
 #include "crypto/sha256.h"
 #include "infer/dmath.h"
 #include "infer/unicode.h"
@@ -126,6 +127,8 @@ int gt_llm_gen(gt_llm *l, const int32_t *ids, int n, const gt_gen_params *p, gt_
             double us = (res->prompt_ms + res->gen_ms) * 1000.0;
             l->local_us += us > 0 ? (uint64_t)us : 0;
             l->local_tokens += res->n_tokens > 0 ? (uint64_t)res->n_tokens : 1;
+            l->prompt_us += res->prompt_ms > 0 ? (uint64_t)(res->prompt_ms * 1000.0) : 0;
+            l->prompt_tokens += (uint64_t)n;
         }
         return rc;
     }
@@ -187,7 +190,10 @@ int gt_llm_next_logprobs(gt_llm *l, const int32_t *ids, size_t n, const int32_t 
     }
     float *row = gt_malloc(sizeof(float) * (size_t)n_vocab);
     if (!row) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    double t0 = gt_now_s();
     rc = gt_ctx_eval(l->ctx, ids, (int)n, 0, row, GT_EVAL_LAST, err);
+    double us = (gt_now_s() - t0) * 1e6;
+    if (!rc) l->prompt_us += us > 0 ? (uint64_t)us : 0, l->prompt_tokens += n;
     for (int c = 0; c < k && !rc; c++) {
         assert(cands[c] >= 0 && cands[c] < n_vocab);
         lp[c] = row_logprob(row, n_vocab, cands[c]);

@@ -52,6 +52,10 @@ typedef struct gt_llm {
      * prompt evaluation included, and tokens (a call that made none counts
      * one), so an owner can tell its time a token (agent/agent_model.c). */
     uint64_t local_us, local_tokens;
+    /* The prompt evaluations run here (a generation's prompt, a judge's
+     * look at the next token): their time and tokens, a prompt token's time
+     * (several times below a generated one's: the tokens go in one batch). */
+    uint64_t prompt_us, prompt_tokens;
 } gt_llm;
 
 /* SHA-256 of a file's bytes (read through a mapping, any size). */

@@ -46,6 +46,7 @@
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
 #include "store/blob.h"
+#include "work/data/job.h"
 #include "work/llm.h"
 #include "market/market.h"
 
@@ -154,7 +155,23 @@ static void test_rerun_estimate_generate(void) {
         CHECK_EQ_U64(sk->rerun_ms(a, &job), 0); /* no per-token time yet: history alone */
         a->gen_us = 5000, a->gen_tokens = 2;    /* 2500 us a token */
         CHECK_EQ_U64(sk->rerun_ms(a, &job), 2 * 8 * 2500 / 1000 + 1);
-        CHECK_EQ_U64(sk->rerun_ms(a, &job_j), (2 * 8 + 4) * 2500 / 1000 + 1);
+        /* A judge call reads the sample's judge prompt (its frame by bytes,
+         * the output by max_tokens, BOS), not one token: the old estimate
+         * counted 1 a sample, (2 x 8 + 4) x 2.5 ms, under the 4 x 8 output
+         * tokens alone. No prompt time measured: a generated token's. */
+        gt_job_spec sp;
+        gt_buf p = GT_BUF_INIT, jb = GT_BUF_INIT;
+        memset(&sp, 0, sizeof sp);
+        CHECK_EQ_INT(gt_job_spec_parse(judged, strlen(judged), &sp, &err), 0);
+        CHECK_EQ_INT(gt_job_render(&sp, 0, &p, NULL, &err), 0);
+        CHECK_EQ_INT(gt_job_render_judge(&sp, (const char *)p.data, "", &jb, &err), 0);
+        uint64_t judge_tokens = 4 * ((uint64_t)jb.len + 8 + 1);
+        CHECK(jb.len > 100); /* the default frame */
+        CHECK_EQ_U64(sk->rerun_ms(a, &job_j), (2 * 8 + judge_tokens) * 2500 / 1000 + 1);
+        CHECK(sk->rerun_ms(a, &job_j) > (2 * 8 + 4 * 8) * 2500 / 1000);
+        gt_buf_free(&p);
+        gt_buf_free(&jb);
+        gt_job_spec_free(&sp);
         CHECK_EQ_U64(sk->rerun_ms(a, &job_bad), 0); /* a spec it cannot read */
     }
     json_decref(jp);
