@@ -45,6 +45,8 @@
 #define MARKET_TODO_MAX 8  /* jobs acted on per round */
 #define SLOT_RETRY_MS 10000      /* a slot's first wait after a failed look (seek, feed); doubled each failed look */
 #define SLOT_RETRY_MAX_MS 300000 /* ... up to this */
+#define CLAIM_MIN_S 60           /* a claim leaves at least this long to submit (claim_time_ok) ... */
+#define CLAIM_S_PER_DEPTH 24     /* ... plus two 12-s blocks per confirmation (the claim's and the submission's) */
 
 struct gt_chain_market {
     gt_chain chain; /* the watcher thread's alone */
@@ -122,8 +124,27 @@ int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err) {
     return gt_buf_append(out, text, (size_t)n) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
-/* The worker's steps on job j (named provider): claim unless claimed, run
- * the skill, submit the result's keccak. */
+/* 0 when job id (expiring at expired_at) leaves this agent time to submit after a claim sent now: the submit window
+ * (a timed job's submitSeconds, the claim's block on; else the expiry less the chain's time) at least
+ * CLAIM_MIN_S plus CLAIM_S_PER_DEPTH per confirmation (the claim and the submission each confirmed at the node's
+ * depth, the index seeing the claim between them). A claim that cannot be submitted in time forfeits the stake to
+ * the client (timeout or claimRefund), so a client that posts a window too short for any node would take the stake
+ * of every node that claims: GT_ESTATE, for good (the window never grows), and nothing is claimed. */
+static int claim_time_ok(gt_chain_market *m, uint64_t id, uint64_t expired_at, gt_err *err) {
+    uint64_t now = 0, need = CLAIM_MIN_S + CLAIM_S_PER_DEPTH * m->confirmations;
+    gt_escrow_phase ph;
+    int rc = gt_chain_block_time(&m->chain, &now, err);
+    if (!rc) rc = gt_escrow_phases(&m->chain, &m->escrow, id, &ph, err);
+    if (rc) return rc;
+    uint64_t left = ph.submit_s ? ph.submit_s : expired_at > now ? expired_at - now : 0;
+    if (left >= need) return 0;
+    return gt_err_set(err, GT_ESTATE, "job %llu leaves %llu s to submit after a claim, under the %llu s this node "
+                      "needs at depth %llu: not claimed (its stake would be lost)", (unsigned long long)id,
+                      (unsigned long long)left, (unsigned long long)need, (unsigned long long)m->confirmations);
+}
+
+/* The worker's steps on job j (named provider): claim unless claimed (only with time left to submit,
+ * claim_time_ok), run the skill, submit the result's keccak. */
 static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_err *err) {
     gt_escrow_job now;
     gt_buf out = GT_BUF_INIT;
@@ -136,6 +157,7 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
     if (!rc && now.status != GT_ESCROW_FUNDED)
         rc = gt_err_set(err, GT_ESTATE, "job %llu is %s on chain, not funded", (unsigned long long)j->id,
                         gt_escrow_status_name(now.status));
+    if (!rc && !now.claimed) rc = claim_time_ok(m, j->id, now.expired_at, err);
     if (!rc && !now.claimed)
         rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, j->id, NULL, NULL, err);
     if (!rc) rc = gt_chain_skill_run(in, &out, err);
@@ -176,7 +198,7 @@ static void act_one(gt_chain_market *m, uint64_t id) {
     if (!rc && found) {
         rc = gt_addr_eq(&j.provider, &m->acct.addr) ? work_job(m, &j, &in, &err) : judge_job(m, &j, &in, &err);
         gt_err merr;
-        int step = !rc ? 1 : rc == GT_EFUNDS ? -1 : 0;
+        int step = !rc ? 1 : rc == GT_EFUNDS ? -1 : 0; /* claim_time_ok's GT_ESTATE: given up after the attempts */
         if (rc) GT_WARN("node: job %llu: %s", (unsigned long long)id, err.msg);
         if (gt_cindex_mark(m->ix, id, step, rc ? err.msg : "done", &merr)) GT_WARN("node: %s", merr.msg);
     }
@@ -283,6 +305,9 @@ static void seek(gt_chain_market *m) {
      * would revert) on every look while the slot is open; seats are never given back, so that is final. */
     if ((rc = gt_chain_seat_left(&m->chain, &m->escrow, id, &m->acct.addr, &err)))
         return slot_note(m, id, "no claim", rc == GT_EPERM, err.msg);
+    /* A window too short to submit in is for good too (the slot's submitSeconds never change). */
+    if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = claim_time_ok(m, id, j.expired_at, &err)))
+        return slot_note(m, id, "no claim", rc == GT_ESTATE, err.msg);
     rc = prefetch(m, id, &j, &in, &err);
     if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
     if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);

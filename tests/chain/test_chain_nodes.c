@@ -336,6 +336,26 @@ static void test_keeper_worker_takes_stake_back(void) {
     gt_chain_account_wipe(&judge);
 }
 
+/* A staked job naming B that expires 40 s on, too soon for a node at depth 2 (108 s) to claim and submit: B's node
+ * does not claim it and says why; its stake stays free. Before, it claimed whatever time was left, and a claim whose
+ * submission lands after the expiry is slashed to the client (claimRefund): a client posting jobs about to expire
+ * took the stake of the nodes it named. */
+static void test_claim_needs_time(void) {
+    static const char input[] = "too little time to submit this\n";
+    mint(&OP[1].addr, STAKE); /* B's node approved the escrow when it registered */
+    uint64_t b0 = balance(&OP[1].addr);
+    uint64_t id = post_job_until(&OP[1].addr, input, STAKE, anvil_now(&C) + 40);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
+    CHECK(wait_field_at(url, "note", "s to submit after a claim, under the 108 s this node needs at depth 2", 1));
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0);
+}
+
 /* ---- disputes driven by the nodes ---- */
 
 /* The judges: three validators of the court with the least stake each. */
@@ -560,6 +580,7 @@ int main(void) {
     RUN(test_keeper_refunds_expired);
     RUN(test_keeper_times_out_phases);
     RUN(test_keeper_worker_takes_stake_back);
+    RUN(test_claim_needs_time);
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
