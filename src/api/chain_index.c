@@ -294,9 +294,14 @@ static int on_job(gt_cindex *ix, int ev, const gt_chain_log *l, int64_t id, gt_e
     case EV_DISPUTED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "disputed", err);
     case EV_PHASES: return job_set(ix, id, "timed", NULL, 1, NULL, err);
     case EV_REOPENED: /* a missed submit deadline or a standing rejection: open to any worker again */
-        return exec(ix, "UPDATE jobs SET provider=?2, claimed=0, deliverable=NULL, status='funded', keep_after=0,"
-                        " keep_tries=0 WHERE id=?1", "it", (const void *[]){NULL, NO_PROVIDER},
-                    (const int64_t[]){id, 0}, err);
+        rc = exec(ix, "UPDATE jobs SET provider=?2, claimed=0, deliverable=NULL, status='funded', keep_after=0,"
+                      " keep_tries=0 WHERE id=?1", "it", (const void *[]){NULL, NO_PROVIDER},
+                  (const int64_t[]){id, 0}, err);
+        /* This node's step was on the claim or submission that ended: the next one is a new step (an evaluator that
+         * rejected the first submission judges the next; before, its mark made it never judge the job again, so
+         * one wrong submission left every later worker of the job unjudged and unpaid). */
+        return rc ? rc : exec(ix, "UPDATE work SET step=0, attempts=0 WHERE job=?1", "i", NULL,
+                              (const int64_t[]){id}, err);
     case EV_VERIFY_MISSED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "expired", err);
     case EV_REFUNDED: /* an appeal's rejection finalized (no status event of its own) */
         return exec(ix, "UPDATE jobs SET status='rejected' WHERE id=?1 AND status='appeal'", "i", NULL,

@@ -541,6 +541,48 @@ static void test_keeper_finalizes_rejection(void) {
     CHECK(wait_field(url, "status", "rejected"));
 }
 
+/* A timed job of A's judged by C's node: ROGUE claims and submits a wrong result, C's node rejects it; nobody
+ * disputes, A's node finalizes after the window and the job reopens (its claim window still open). A second worker
+ * claims and submits the right result: C's node judges again and completes it, the worker is paid. Before, C's
+ * mark on its first verdict kept it from ever judging the job again: one wrong submission left every later worker
+ * unjudged (its verify deadline passed, nobody paid). */
+static void test_evaluator_judges_reopened(void) {
+    static const char input[] = "judge me twice\n";
+    static const char lie[] = "{\"bytes\":15,\"lines\":1,\"words\":9}";
+    static const char right[] = "{\"bytes\":15,\"lines\":1,\"words\":3}";
+    enum { PHASE_S = 3600 };
+    gt_chain_account second;
+    gt_escrow_terms t = {.evaluator = OP[2].addr, .budget = BUDGET, .stake = STAKE};
+    gt_err err;
+    uint64_t id = 0, until = 0;
+    uint8_t wrong[32], good[32];
+    gt_keccak256(lie, strlen(lie), wrong);
+    gt_keccak256(right, strlen(right), good);
+    CHECK_EQ_INT(anvil_account(&C, "chain nodes reopened job's second worker", &second), 0);
+    fund_wallet(&ROGUE, STAKE);
+    fund_wallet(&second, STAKE);
+    mint(&OP[2].addr, STAKE); /* C's rejection bonds the stake */
+    approve(&OP[0], &ESCROW, BUDGET);
+    t.expired_at = anvil_now(&C) + 30 * DAY_S;
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_timed(&C, &ESCROW, &OP[0], &t, PHASE_S, PHASE_S, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(2, id, input), 202);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, wrong, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(wait_job(id, is_rejected).status, GT_ESCROW_REJECTED);
+    CHECK_EQ_INT(gt_escrow_appeal_until(&C, &ESCROW, id, &until, NULL), 0);
+    advance_past(until);
+    CHECK_EQ_INT(wait_job(id, is_reopened).status, GT_ESCROW_FUNDED); /* finalized by A's node: open again */
+    uint64_t s0 = balance(&second.addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &second, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &second, GT_ESCROW_SUBMIT, id, good, NULL, &err) == 0, "%s", err.msg);
+    gt_escrow_job job = wait_job(id, is_completed);
+    CHECK_MSG(job.status == GT_ESCROW_COMPLETED, "job %llu: %s, not completed: C's node did not judge the second "
+              "submission", (unsigned long long)id, gt_escrow_status_name(job.status));
+    CHECK_EQ_U64(balance(&second.addr), s0 + BUDGET); /* paid, its stake back */
+    gt_chain_account_wipe(&second);
+}
+
 /* A node whose chain does not answer, or is another chain than its record's, does not start. */
 static void test_wrong_chain_refused(void) {
     char cmd[2048], path[256];
@@ -584,6 +626,7 @@ int main(void) {
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
+    RUN(test_evaluator_judges_reopened);
     RUN(test_keeper_closes_quorum_round);
     RUN(test_keeper_closes_undrawn_dispute);
     stop_nodes();
