@@ -103,6 +103,12 @@ void gt_chain_receipt_free(gt_chain_receipt *r);
  * and out are left empty. */
 int gt_chain_receipt_read(const json_t *res, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err);
 int gt_chain_logs_read(const json_t *res, gt_chain_receipt *out, gt_err *err);
+/* eth_getLogs' answer for addrs (n of them) and blocks from..to checked as the question asked it: every log of one of
+ * addrs, in from..to, in strictly increasing (block, log index) order; GT_ECHAIN otherwise (a log of another
+ * contract, a repeated or reordered one: a node that answers so is not read). gt_chain_get_logs checks its answer;
+ * a log marked removed is refused by the read itself. */
+int gt_chain_logs_check(const gt_chain_receipt *logs, const gt_addr *addrs, size_t n, uint64_t from, uint64_t to,
+                        gt_err *err);
 /* The first log of r emitted by address with topic 0 = topic0, or NULL. */
 const gt_chain_log *gt_chain_find_log(const gt_chain_receipt *r, const gt_addr *address, const uint8_t topic0[32]);
 /* The hash of the canonical block at height n (GT_ENOTFOUND past the head). */

@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "chain/abi_decode.h"
 #include "chain/client.h"
+#include "crypto/addr.h"
 
 void gt_chain_receipt_free(gt_chain_receipt *r) {
     for (size_t i = 0; i < r->n_logs; i++) gt_free(r->logs[i].data);
@@ -30,7 +31,11 @@ static int parse_log(const json_t *o, gt_chain_log *l, gt_err *err) {
     }
     l->data = gt_buf_take(&data, &l->data_len);
     const json_t *bn = json_object_get(o, "blockNumber"), *li = json_object_get(o, "logIndex");
+    const json_t *removed = json_object_get(o, "removed");
     uint64_t idx = 0;
+    /* A log a reorganisation took away (only filters and subscriptions report them): never an event that happened. */
+    if (removed && !json_is_false(removed))
+        return gt_err_set(err, GT_ECHAIN, "a removed log (reorganised away, or removed not a boolean)");
     if (bn && !json_is_null(bn) && (rc = gt_rpc_to_u64(bn, &l->block_number, "log blockNumber", err))) return rc;
     if (li && !json_is_null(li) && (rc = gt_rpc_to_u64(li, &idx, "log logIndex", err))) return rc;
     if (idx > UINT32_MAX) return gt_err_set(err, GT_EINVAL, "log logIndex %llu over 2^32 - 1", (unsigned long long)idx);
@@ -190,6 +195,25 @@ int gt_chain_call(gt_chain *c, const gt_addr *from, const gt_addr *to, const uin
     return rc;
 }
 
+int gt_chain_logs_check(const gt_chain_receipt *logs, const gt_addr *addrs, size_t n, uint64_t from, uint64_t to,
+                        gt_err *err) {
+    assert(n > 0 && from <= to);
+    for (size_t i = 0; i < logs->n_logs; i++) {
+        const gt_chain_log *l = &logs->logs[i], *prev = i ? &logs->logs[i - 1] : NULL;
+        size_t k = 0;
+        while (k < n && !gt_addr_eq(&l->address, &addrs[k])) k++;
+        if (k == n) return gt_err_set(err, GT_ECHAIN, "log %zu: of a contract not asked for", i);
+        if (l->block_number < from || l->block_number > to)
+            return gt_err_set(err, GT_ECHAIN, "log %zu: of block %llu, outside the blocks asked for", i,
+                              (unsigned long long)l->block_number);
+        if (prev && (l->block_number < prev->block_number ||
+                     (l->block_number == prev->block_number && l->log_index <= prev->log_index)))
+            return gt_err_set(err, GT_ECHAIN, "log %zu: block %llu index %u not after the log before it (repeated or "
+                              "out of order)", i, (unsigned long long)l->block_number, l->log_index);
+    }
+    return 0;
+}
+
 int gt_chain_get_logs(gt_chain *c, const gt_addr *addrs, size_t n, uint64_t from, uint64_t to, gt_chain_receipt *out,
                       gt_err *err) {
     assert(from <= to && n > 0);
@@ -201,6 +225,7 @@ int gt_chain_get_logs(gt_chain *c, const gt_addr *addrs, size_t n, uint64_t from
     json_object_set_new(filter, "toBlock", gt_rpc_u64(to));
     int rc = gt_rpc_call(c->rpc, "eth_getLogs", json_pack("[o]", filter), &res, err);
     if (!rc) rc = gt_chain_logs_read(res, out, err);
+    if (!rc && (rc = gt_chain_logs_check(out, addrs, n, from, to, err))) gt_chain_receipt_free(out);
     json_decref(res);
     return rc ? gt_err_wrap(err, "eth_getLogs of blocks %llu..%llu", (unsigned long long)from,
                             (unsigned long long)to) : 0;

@@ -314,6 +314,52 @@ static void test_receipt_read(void) {
     json_decref(j);
 }
 
+/* eth_getLogs' answer from a hostile or lagging node: a log marked removed (reorganised away) is refused by the
+ * read; a log of a contract not asked for, outside the blocks asked for, repeated or out of order is refused by
+ * gt_chain_logs_check (gt_chain_get_logs' check), so the chain index never applies it. */
+static void test_logs_hostile(void) {
+    static const char a[] = "0x3333333333333333333333333333333333333333";
+    static const char b[] = "0x4444444444444444444444444444444444444444";
+    gt_chain_receipt r = {0};
+    gt_err err = {0};
+    gt_addr asked;
+    char text[1024];
+    CHECK_EQ_INT(gt_addr_parse(a, &asked, NULL), 0);
+    const char *fmt = "[{\"address\":\"%s\",\"topics\":[],\"data\":\"0x\",\"blockNumber\":\"0x%x\","
+                      "\"logIndex\":\"0x%x\",\"removed\":%s},{\"address\":\"%s\",\"topics\":[],\"data\":\"0x\","
+                      "\"blockNumber\":\"0x%x\",\"logIndex\":\"0x%x\",\"removed\":false}]";
+    struct {
+        const char *addr2, *removed;
+        unsigned b1, i1, b2, i2;
+        int read_rc, check_rc;
+    } cases[] = {
+        {a, "false", 5, 0, 5, 1, 0, 0},                   /* two logs of one block, in order */
+        {a, "false", 5, 3, 6, 0, 0, 0},                   /* the next block's first */
+        {a, "true", 5, 0, 5, 1, GT_ECHAIN, 0},            /* removed: reorganised away */
+        {a, "\"no\"", 5, 0, 5, 1, GT_ECHAIN, 0},          /* removed, not a boolean */
+        {b, "false", 5, 0, 5, 1, 0, GT_ECHAIN},           /* another contract's */
+        {a, "false", 5, 1, 5, 1, 0, GT_ECHAIN},           /* the same log twice */
+        {a, "false", 5, 2, 5, 1, 0, GT_ECHAIN},           /* reordered in a block */
+        {a, "false", 6, 0, 5, 4, 0, GT_ECHAIN},           /* reordered across blocks */
+        {a, "false", 5, 0, 9, 0, 0, GT_ECHAIN},           /* past the blocks asked for (4..8) */
+        {a, "false", 3, 0, 5, 0, 0, GT_ECHAIN},           /* before them */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, fmt, a, cases[i].b1, cases[i].i1, cases[i].removed, cases[i].addr2, cases[i].b2,
+                 cases[i].i2);
+        json_t *j = json_loads(text, 0, NULL);
+        CHECK(j != NULL);
+        int rc = gt_chain_logs_read(j, &r, &err);
+        CHECK_MSG(rc == cases[i].read_rc, "case %zu: read %d", i, rc);
+        if (!rc) {
+            rc = gt_chain_logs_check(&r, &asked, 1, 4, 8, &err);
+            CHECK_MSG(rc == cases[i].check_rc, "case %zu: check %d", i, rc);
+        }
+        gt_chain_receipt_free(&r);
+        json_decref(j);
+    }
+}
+
 int main(void) {
     RUN(test_round_trip);
     RUN(test_hostile_data);
@@ -323,5 +369,6 @@ int main(void) {
     RUN(test_quantities);
     RUN(test_answers);
     RUN(test_receipt_read);
+    RUN(test_logs_hostile);
     return gt_test_finish();
 }
