@@ -408,6 +408,8 @@ contract JobEscrow {
     error ClientOrEvaluatorMayNotWork();
     /// escrow: a job that asks a stake needs an evaluator other than its client (or a court)
     error StakedJobNeedsEvaluator();
+    /// escrow: a job open to any worker asks a stake (a free claim could squat on it)
+    error OpenJobNeedsStake();
     /// escrow: this worker already had its seats on the job (one claim each unless setSeats)
     error SeatsOnJobUsed();
     /// escrow: the verify deadline has passed
@@ -983,6 +985,10 @@ contract JobEscrow {
         uint8 flags = j.flags; // read once (the quorum check below costs no storage read)
         require(flags & CLAIMED == 0, JobAlreadyClaimed());
         require(j.provider == address(0) || j.provider == msg.sender, JobNamesAnotherProvider());
+        // A claim open to anyone must cost its claimer something, as on the embedded ledger (every task asks a
+        // stake): a free claim holds the job until its submit deadline or expiry, and fresh addresses cost
+        // nothing, so one party could hold every open job and slot forever. A job naming its worker may ask none.
+        require(j.stake != 0 || j.provider != address(0), OpenJobNeedsStake());
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 ClientOrEvaluatorMayNotWork());
         // A client judging its own job could reject good work and take the

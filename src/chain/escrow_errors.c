@@ -88,6 +88,7 @@ static const gt_escrow_error ERRORS[] = {
     {"ClientOrEvaluatorMayNotWork()", "escrow: the client or the evaluator may not work on the job"},
     {"StakedJobNeedsEvaluator()",
      "escrow: a job that asks a stake needs an evaluator other than its client (or a court)"},
+    {"OpenJobNeedsStake()", "escrow: a job open to any worker asks a stake (a free claim could squat on it)"},
     {"SeatsOnJobUsed()", "escrow: this worker already had its seats on the job (one claim each unless setSeats)"},
     {"VerifyDeadlinePassed()", "escrow: the verify deadline has passed"},
     {"NamedProviderHasSingleExpiry()", "escrow: a job naming its provider has its single expiry"},

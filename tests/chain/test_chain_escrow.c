@@ -1008,6 +1008,31 @@ static void test_airdrop(void) {
     gt_fund_airdrop_free(&tree);
 }
 
+/* A free claim of a job open to anyone holds it until its deadline, and fresh addresses cost nothing: one party
+ * could squat every open job and slot. As on the embedded ledger (every task asks a stake), a job open to any worker
+ * (post, a task's slots) must ask a stake to be claimed; a job naming its worker may ask none. Before, the claims
+ * below went through. */
+static void test_open_job_needs_stake(void) {
+    gt_err err;
+    uint64_t open = post(10, 0, 3600, NULL);
+    REFUSED(&WORKER, CLAIM, open, NULL, "a job open to any worker asks a stake");
+    OK_CALL(&VERIFIER, REJECT, open, "withdrawn", NULL);
+    uint64_t task = post_task(2, 10, 0, 3600, &err);
+    CHECK_MSG(task != 0, "postSlots: %s", err.msg);
+    CHECK_EQ_INT(TASK_CLAIM(&WORKER, task), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "a job open to any worker asks a stake");
+    CHECK_MSG(gt_escrow_task_do(&C, &ESCROW, &CLIENT, 1, task, NULL, &err) == 0, "cancelTask: %s", err.msg);
+    uint8_t desc[32];
+    uint64_t named = 0, w0 = balance(&WORKER.addr);
+    gt_keccak256("named, no stake", 15, desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &CLIENT, &WORKER.addr, &VERIFIER.addr, anvil_now(&C) + 3600, desc, 10, 0,
+                                 &named, NULL, &err) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, CLAIM, named, NULL, NULL); /* its named worker: no stake asked */
+    OK_CALL(&WORKER, SUBMIT, named, "done", NULL);
+    OK_CALL(&VERIFIER, COMPLETE, named, "ok", NULL);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 10);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -1046,6 +1071,7 @@ int main(void) {
     RUN(test_units_no_court);
     RUN(test_subtask);
     RUN(test_task_cancel);
+    RUN(test_open_job_needs_stake);
     RUN(test_submit_missed_after_expiry);
     RUN(test_submit_deadline);
     RUN(test_verify_deadline);
