@@ -21,6 +21,7 @@
 #include "chain/abi_decode.h"
 #include "chain/escrow.h"
 #include "crypto/addr.h"
+#include "crypto/keccak.h"
 
 struct gt_cindex {
     pthread_mutex_t mu;
@@ -611,13 +612,52 @@ static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, const 
     return rc;
 }
 
-int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
-                   gt_err *err) {
+/* gt_cindex_todo's list before its inputs are checked. */
+static int todo_ids(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
+                    gt_err *err) {
     return select_ids(ix,
                       "SELECT j.id FROM jobs j JOIN work w ON w.job = j.id WHERE w.input IS NOT NULL AND"
                       " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND (j.claimed = 0 OR"
                       " j.evaluator = ?4)) OR (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?3"
                       /* ?2 unused */, who, court, 0, 0, ids, max, n, err);
+}
+
+/* *ok 1 when the input this node holds for job id hashes to the job's description hash; 0 (and that input, its
+ * output and its step dropped) when not: the work table outlives a reorganisation deeper than the confirmation
+ * depth, after which the escrow may give the id to another job, so an input kept under the id may be another job's.
+ * Worked or judged, it would submit a wrong result (the stake lost) or reject good work; dropped, the job waits for
+ * its own input as any job does. 0 or the read's or write's error. */
+static int input_is_jobs(gt_cindex *ix, uint64_t id, int *ok, gt_err *err) {
+    gt_cjob j;
+    gt_buf in = GT_BUF_INIT;
+    uint8_t h[32];
+    int found = 0, rc = gt_cindex_job(ix, id, &j, err);
+    if (!rc) rc = gt_cindex_work(ix, id, &in, NULL, &found, err);
+    if (!rc && found) gt_keccak256(in.data, in.len, h);
+    gt_buf_free(&in);
+    *ok = !rc && found && !memcmp(h, j.description, 32);
+    if (rc || !found || *ok) return rc;
+    GT_WARN("node: the input held for job %llu is not its description's (another job's, before a reorganisation "
+            "gave its id to this one): dropped", (unsigned long long)id);
+    pthread_mutex_lock(&ix->mu);
+    rc = exec(ix, "UPDATE work SET input=NULL, output=NULL, step=0, attempts=0 WHERE job=?1", "i", NULL,
+              (const int64_t[]){(int64_t)id}, err);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
+                   gt_err *err) {
+    /* The list, then each held input checked against its job (input_is_jobs); a failed read lists nothing. */
+    int rc = todo_ids(ix, who, court, ids, max, n, err);
+    size_t kept = 0;
+    for (size_t i = 0; !rc && i < *n; i++) {
+        int ok = 0;
+        rc = input_is_jobs(ix, ids[i], &ok, err);
+        if (!rc && ok) ids[kept++] = ids[i];
+    }
+    *n = rc ? 0 : kept;
+    return rc;
 }
 
 int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget,

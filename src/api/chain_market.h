@@ -66,7 +66,8 @@ int gt_cindex_mark(gt_cindex *ix, uint64_t job, int step, const char *note, gt_e
 int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *found, gt_err *err);
 /* Jobs waiting for who: funded ones naming it as provider (unclaimed, or a quorum slot of court's it claimed; court
  * may be NULL), submitted ones naming it as evaluator, whose input it holds and that it has not acted on; at most
- * max ids. */
+ * max ids. An input that does not hash to its job's description hash (another job's, kept across a reorganisation
+ * that gave the id to a new job) is dropped, and its job not listed until its own input comes. */
 int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
                    gt_err *err);
 /* Quorum slots (court NULL: none) who could claim: funded, unclaimed, judged by court, of another client, budget at

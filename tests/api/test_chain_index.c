@@ -126,6 +126,43 @@ static void test_deep_reorg(gt_cindex *ix) {
     gt_buf_free(&in);
 }
 
+/* After the deep reorganisation the escrow gives id 1 to a new job (its own description, naming alice as worker);
+ * this node still holds the old job 1's input ("the input", kept as its own work). Listed as alice's work, it would
+ * have her node work the new job from another job's input: a wrong result submitted, her stake lost (an evaluator
+ * would reject good work). The list leaves the job out and drops the stale input; the job's own input lists it. */
+static void test_reused_id(gt_cindex *ix) {
+    static const char input[] = "the second job";
+    uint8_t desc[32], max[32];
+    uint64_t id = 0, ids[4];
+    size_t got = 0;
+    gt_err err;
+    memset(max, 0xff, 32);
+    gt_abi_val mint[] = {gt_abi_address(&DEPLOYER.addr), gt_abi_uint(5000)}; /* rolled back with the first job */
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_u256(max)};
+    gt_chain_receipt r = {0};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "approve(address,uint256)", approve, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
+    gt_keccak256(input, strlen(input), desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &DEPLOYER, &ALICE.addr, &BOB.addr, anvil_now(&C) + 3600, desc, 1000, 0,
+                                 &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(id, 1); /* the id the rolled-back job had */
+    mine(DEPTH);
+    for (int i = 0; i < 20 && gt_cindex_job(ix, id, &(gt_cjob){0}, NULL) != 0; i++) round_agents(ix);
+    CHECK_EQ_INT(gt_cindex_todo(ix, &ALICE.addr, NULL, ids, 4, &got, &err), 0);
+    CHECK_EQ_U64(got, 0); /* the old job's input is not this job's */
+    gt_buf in = GT_BUF_INIT;
+    int found = 1;
+    CHECK_EQ_INT(gt_cindex_work(ix, id, &in, NULL, &found, NULL), 0);
+    CHECK_EQ_INT(found, 0); /* dropped */
+    CHECK_EQ_INT(gt_cindex_put_input(ix, id, input, strlen(input), &err), 0);
+    CHECK_EQ_INT(gt_cindex_todo(ix, &ALICE.addr, NULL, ids, 4, &got, &err), 0);
+    CHECK_EQ_U64(got, 1);
+    CHECK_EQ_U64(ids[0], id);
+    gt_buf_free(&in);
+}
+
 /* An index file from before the keeper's columns (its jobs table as it was
  * made then): opened, it is indexed again from the deployment block with
  * them, and this node's own work is kept. */
@@ -254,6 +291,7 @@ int main(void) {
     test_depth(ix);
     test_shallow_reorg(ix);
     test_deep_reorg(ix);
+    test_reused_id(ix);
     gt_cindex_close(ix);
     /* another deployment (the token as "escrow"): the file is emptied when opened */
     CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
