@@ -47,6 +47,7 @@
 #define SLOT_RETRY_MAX_MS 300000 /* ... up to this */
 #define CLAIM_MIN_S 60           /* a claim leaves at least this long to submit (claim_time_ok) ... */
 #define CLAIM_S_PER_DEPTH 24     /* ... plus two 12-s blocks per confirmation (the claim's and the submission's) */
+#define STAKE_LOCK_MAX_S 5184000 /* 60 days: the longest a claim may hold this node's stake (stake_lock_ok) */
 
 struct gt_chain_market {
     gt_chain chain; /* the watcher thread's alone */
@@ -124,20 +125,33 @@ int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err) {
     return gt_buf_append(out, text, (size_t)n) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
+/* 0 when a claim of job id asking stake holds it at most STAKE_LOCK_MAX_S (lock_s: a timed job's submitSeconds +
+ * verifySeconds, else the time to its expiry): a claim's stake comes back by a verdict or only after the job's last
+ * deadline, so a silent evaluator (or a client judging its own job) with a deadline years on holds it that long (the
+ * escrow allows phases of 2^32 - 1 s and expiries to 2^40 - 1; the ledger bounds each window by
+ * GT_MARKET_MAX_WINDOW_S). GT_ESTATE, for good, otherwise. */
+static int stake_lock_ok(uint64_t id, uint64_t stake, uint64_t lock_s, gt_err *err) {
+    if (!stake || lock_s <= STAKE_LOCK_MAX_S) return 0;
+    return gt_err_set(err, GT_ESTATE, "job %llu could hold this node's stake %llu s before a deadline frees it, over "
+                      "the %d s it stakes for: not claimed", (unsigned long long)id, (unsigned long long)lock_s,
+                      STAKE_LOCK_MAX_S);
+}
+
 /* 0 when job id (expiring at expired_at) leaves this agent time to submit after a claim sent now: the submit window
  * (a timed job's submitSeconds, the claim's block on; else the expiry less the chain's time) at least
  * CLAIM_MIN_S plus CLAIM_S_PER_DEPTH per confirmation (the claim and the submission each confirmed at the node's
  * depth, the index seeing the claim between them). A claim that cannot be submitted in time forfeits the stake to
  * the client (timeout or claimRefund), so a client that posts a window too short for any node would take the stake
- * of every node that claims: GT_ESTATE, for good (the window never grows), and nothing is claimed. */
-static int claim_time_ok(gt_chain_market *m, uint64_t id, uint64_t expired_at, gt_err *err) {
+ * of every node that claims: GT_ESTATE, for good (the window never grows), and nothing is claimed; nor when the
+ * stake could be held too long (stake_lock_ok). */
+static int claim_time_ok(gt_chain_market *m, uint64_t id, uint64_t expired_at, uint64_t stake, gt_err *err) {
     uint64_t now = 0, need = CLAIM_MIN_S + CLAIM_S_PER_DEPTH * m->confirmations;
     gt_escrow_phase ph;
     int rc = gt_chain_block_time(&m->chain, &now, err);
     if (!rc) rc = gt_escrow_phases(&m->chain, &m->escrow, id, &ph, err);
     if (rc) return rc;
     uint64_t left = ph.submit_s ? ph.submit_s : expired_at > now ? expired_at - now : 0;
-    if (left >= need) return 0;
+    if (left >= need) return stake_lock_ok(id, stake, ph.submit_s ? ph.submit_s + ph.verify_s : left, err);
     return gt_err_set(err, GT_ESTATE, "job %llu leaves %llu s to submit after a claim, under the %llu s this node "
                       "needs at depth %llu: not claimed (its stake would be lost)", (unsigned long long)id,
                       (unsigned long long)left, (unsigned long long)need, (unsigned long long)m->confirmations);
@@ -157,7 +171,7 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
     if (!rc && now.status != GT_ESCROW_FUNDED)
         rc = gt_err_set(err, GT_ESTATE, "job %llu is %s on chain, not funded", (unsigned long long)j->id,
                         gt_escrow_status_name(now.status));
-    if (!rc && !now.claimed) rc = claim_time_ok(m, j->id, now.expired_at, err);
+    if (!rc && !now.claimed) rc = claim_time_ok(m, j->id, now.expired_at, now.stake, err);
     if (!rc && !now.claimed)
         rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, j->id, NULL, NULL, err);
     if (!rc) rc = gt_chain_skill_run(in, &out, err);
@@ -306,7 +320,7 @@ static void seek(gt_chain_market *m) {
     if ((rc = gt_chain_seat_left(&m->chain, &m->escrow, id, &m->acct.addr, &err)))
         return slot_note(m, id, "no claim", rc == GT_EPERM, err.msg);
     /* A window too short to submit in is for good too (the slot's submitSeconds never change). */
-    if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = claim_time_ok(m, id, j.expired_at, &err)))
+    if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = claim_time_ok(m, id, j.expired_at, j.stake, &err)))
         return slot_note(m, id, "no claim", rc == GT_ESTATE, err.msg);
     rc = prefetch(m, id, &j, &in, &err);
     if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);

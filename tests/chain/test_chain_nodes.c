@@ -356,6 +356,25 @@ static void test_claim_needs_time(void) {
     CHECK_EQ_U64(balance(&OP[1].addr), b0);
 }
 
+/* A staked job naming B that expires a year on: with a silent evaluator its stake would come back only then (the
+ * escrow allows expiries to 2^40 - 1 and phases of 2^32 - 1 s), so B's node, which stakes for 60 days at most, does
+ * not claim it and says why. Before, it claimed any expiry. */
+static void test_claim_lock_bounded(void) {
+    static const char input[] = "a year of stake\n";
+    mint(&OP[1].addr, STAKE);
+    uint64_t b0 = balance(&OP[1].addr);
+    uint64_t id = post_job_until(&OP[1].addr, input, STAKE, anvil_now(&C) + 365 * DAY_S);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
+    CHECK(wait_field_at(url, "note", "before a deadline frees it, over the 5184000 s it stakes for: not claimed", 1));
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0);
+}
+
 /* ---- disputes driven by the nodes ---- */
 
 /* The judges: three validators of the court with the least stake each. */
@@ -623,6 +642,7 @@ int main(void) {
     RUN(test_keeper_times_out_phases);
     RUN(test_keeper_worker_takes_stake_back);
     RUN(test_claim_needs_time);
+    RUN(test_claim_lock_bounded);
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
