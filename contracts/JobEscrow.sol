@@ -164,6 +164,11 @@ contract JobEscrow {
 
     uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
     uint256 public constant MAX_UNITS = 1000000; // units of one per-unit verdict (GT_MARKET_MAX_UNITS)
+    // A phase's seconds, as the embedded ledger bounds its windows (GT_MARKET_MIN_WINDOW_S, GT_MARKET_MAX_WINDOW_S):
+    // a 1-s submit window no worker meets (its stake slashed by timeout), a verify window of years holding a
+    // worker's stake that long behind a silent evaluator (a claimed timed job ends only by its phases).
+    uint256 public constant MIN_PHASE_S = 2;
+    uint256 public constant MAX_PHASE_S = 1000000;
     // postSlots' terms (a struct: one stack slot for twelve arguments). The
     // fee (0, or at most the stake; none when the client judges) is each
     // slot's; batchItems the units of each slot (0: no per-unit verdicts),
@@ -416,7 +421,7 @@ contract JobEscrow {
     error VerifyDeadlinePassed();
     /// escrow: a job naming its provider has its single expiry
     error NamedProviderHasSingleExpiry();
-    /// escrow: phase seconds must be 1 to 2^32 - 1
+    /// escrow: phase seconds must be 2 to 1000000 (the embedded ledger's windows)
     error PhaseSecondsOutOfRange();
     /// escrow: evaluator is the zero address
     error EvaluatorIsZeroAddress();
@@ -1086,8 +1091,8 @@ contract JobEscrow {
     // postTimed); the caller checked who asks and the job's state.
     function makeTimed(uint256 jobId, Job storage j, uint256 submitSeconds, uint256 verifySeconds) private {
         require(j.provider == address(0), NamedProviderHasSingleExpiry());
-        require(submitSeconds > 0 && submitSeconds <= type(uint32).max && verifySeconds > 0 &&
-                verifySeconds <= type(uint32).max, PhaseSecondsOutOfRange());
+        require(submitSeconds >= MIN_PHASE_S && submitSeconds <= MAX_PHASE_S && verifySeconds >= MIN_PHASE_S &&
+                verifySeconds <= MAX_PHASE_S, PhaseSecondsOutOfRange());
         j.flags |= TIMED;
         j.submitSeconds = uint32(submitSeconds);
         j.verifySeconds = uint32(verifySeconds);

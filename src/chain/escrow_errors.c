@@ -92,7 +92,7 @@ static const gt_escrow_error ERRORS[] = {
     {"SeatsOnJobUsed()", "escrow: this worker already had its seats on the job (one claim each unless setSeats)"},
     {"VerifyDeadlinePassed()", "escrow: the verify deadline has passed"},
     {"NamedProviderHasSingleExpiry()", "escrow: a job naming its provider has its single expiry"},
-    {"PhaseSecondsOutOfRange()", "escrow: phase seconds must be 1 to 2^32 - 1"},
+    {"PhaseSecondsOutOfRange()", "escrow: phase seconds must be 2 to 1000000 (the embedded ledger's windows)"},
     {"EvaluatorIsZeroAddress()", "escrow: evaluator is the zero address"},
     {"ClientIsOwnWorker()", "escrow: the client may not be its own worker"},
     {"ExpiredAtNotFuture()", "escrow: expiredAt must be a future unix time"},

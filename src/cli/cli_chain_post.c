@@ -29,7 +29,8 @@
 #define POST_INPUT_MAX (64u << 10) /* a node's GT_CHAIN_INPUT_MAX, as hire's */
 #define POST_MAX_SLOTS 64          /* JobEscrow.MAX_SLOTS */
 #define POST_MAX_QUORUM 16         /* DisputeCourt.MAX_QUORUM */
-#define POST_MAX_PHASE_S 0xffffffffull /* the escrow's phase seconds are 32-bit */
+#define POST_MIN_PHASE_S 2       /* the escrow's phase seconds (JobEscrow.MIN_PHASE_S, MAX_PHASE_S: the ledger's */
+#define POST_MAX_PHASE_S 1000000 /* GT_MARKET_MIN_WINDOW_S and GT_MARKET_MAX_WINDOW_S) */
 #define POST_DELIVER_S 60              /* how long the client's node may take to index the slots */
 #define POST_POLL_MS 200
 
@@ -148,8 +149,8 @@ int gt_cli_chain_post(int argc, char **argv, const char *usage) {
         {"--budget", NULL, GT_CLI_OPT_U64, &p.t.budget, 1, UINT64_MAX, NULL},
         {"--stake", NULL, GT_CLI_OPT_U64, &p.t.stake, 1, UINT64_MAX, NULL},
         {"--fee", NULL, GT_CLI_OPT_U64, &p.t.fee, 0, UINT64_MAX, NULL},
-        {"--submit-s", NULL, GT_CLI_OPT_U64, &p.s.submit_s, 1, POST_MAX_PHASE_S, NULL},
-        {"--verify-s", NULL, GT_CLI_OPT_U64, &p.s.verify_s, 1, POST_MAX_PHASE_S, NULL},
+        {"--submit-s", NULL, GT_CLI_OPT_U64, &p.s.submit_s, POST_MIN_PHASE_S, POST_MAX_PHASE_S, NULL},
+        {"--verify-s", NULL, GT_CLI_OPT_U64, &p.s.verify_s, POST_MIN_PHASE_S, POST_MAX_PHASE_S, NULL},
         {"--expires-s", NULL, GT_CLI_OPT_U64, &p.expires_s, 60, 366 * 86400, NULL},
         GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw),
         {NULL, NULL, 0, NULL, 0, 0, NULL}};

@@ -201,7 +201,7 @@ static void test_post_quorum_task(void) {
         {"--slots 3 --quorum 2 --budget 700", "--stake UNITS (at least 1) is required"},
         {"--slots 3 --quorum 2 --budget 700 --stake 300 --fee 301", "--fee is over --stake"},
         {"--slots 3 --quorum 2 --budget 700 --stake 300 --submit-s 0",
-         "--submit-s: expected an integer 1..4294967295"},
+         "--submit-s: expected an integer 2..1000000"},
         {"--slots 64 --quorum 2 --budget 18446744073709551615 --stake 300", "overflows 64 bits"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

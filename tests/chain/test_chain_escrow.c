@@ -227,9 +227,15 @@ static void test_post_timed_rules(void) {
     CHECK_CONTAINS(err.msg, "names no provider");
     memset(&t.provider, 0, sizeof t.provider);
     CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, 0, VERIFY_S, &id, NULL, &err), GT_ECHAIN);
-    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
     CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, 1ull << 32, &id, NULL, &err), GT_ECHAIN);
-    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
+    /* The ledger's window bounds: a 1-s submit window no worker meets (its stake slashed by timeout), a verify
+     * window over 1,000,000 s holding a worker's stake that long behind a silent evaluator (before: both taken). */
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, 1, VERIFY_S, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, 1000001, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
     uint8_t big[32] = {0};
     big[23] = 1; /* 2^64 */
     gt_abi_val over[] = {gt_abi_address(&(gt_addr){{0}}), gt_abi_address(&VERIFIER.addr),
@@ -268,9 +274,9 @@ static void test_phases_rules(void) {
     CHECK_EQ_INT(set_phases(&STRANGER, id, NULL, &err), GT_ECHAIN);
     CHECK_CONTAINS(err.msg, "only the client sets the phases");
     CHECK_EQ_INT(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 0, VERIFY_S, NULL, &err), GT_ECHAIN);
-    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
     CHECK_EQ_INT(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, SUBMIT_S, 1ull << 32, NULL, &err), GT_ECHAIN);
-    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_CONTAINS(err.msg, "phase seconds must be 2 to 1000000");
     REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadlines");
     OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
     CHECK_EQ_INT(set_phases(&CLIENT, id, NULL, &err), GT_ECHAIN); /* the worker took the job on other terms */
