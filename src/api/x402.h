@@ -56,7 +56,7 @@
 
 #define GT_API_X402_MAX_PRICES 16
 #define GT_API_X402_CONFIG_MAX (16u << 10)
-#define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, at most: then the answer is a 402 */
+#define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, usually; a later one until validBefore */
 /* A settlement's own time (a block of the node's ledger; + a chain's
  * receipt, GT_API_X402_WAIT_MS): a payment whose window leaves under twice
  * this when it is checked is refused (x402.h, fail closed). */

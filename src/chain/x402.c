@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/hex.h"
@@ -293,6 +294,33 @@ static int token_word(gt_chain *c, const gt_x402_req *r, const char *sig, const 
     return gt_abi_word_u64(w, out, sig, err);
 }
 
+/* A sent settlement (hash) whose receipt did not come within the chain's
+ * wait (a slow block, an RPC error): waits for its fate, 0 with *rec once
+ * it is mined at the chain's depth, GT_ESTATE once the chain's time has
+ * reached the authorization's validBefore with no receipt (it can never
+ * succeed from then on). Giving up at the first timeout withheld the
+ * answer while the transfer could still be mined: the payer charged, its
+ * answer never sent. Bounded on the local clock by validBefore + the clock
+ * skew + one wait: past that, the fate unknown is an error too. */
+static int settle_fate(gt_chain *c, const gt_x402_auth *a, const uint8_t hash[32], gt_chain_receipt *rec,
+                       gt_err *err) {
+    uint64_t give_up = a->valid_before + GT_X402_CLOCK_SKEW_S + (uint64_t)c->wait_ms / 1000;
+    for (;;) {
+        uint64_t chain_s = 0;
+        int found = 0, late = !gt_chain_block_time(c, &chain_s, NULL) && chain_s >= a->valid_before;
+        gt_chain_receipt_free(rec);
+        int got = !gt_chain_receipt_get(c, hash, rec, &found, NULL) && found;
+        gt_chain_receipt_free(rec);
+        if (got) return gt_chain_wait(c, hash, rec, err); /* mined: now to the chain's depth */
+        if (late) /* every block from now on is at or past validBefore: the transfer reverts there */
+            return gt_err_set(err, GT_ESTATE, "the settlement was not mined before the authorization expired");
+        if ((uint64_t)time(NULL) > give_up)
+            return gt_err_set(err, GT_ESTATE, "the settlement's fate is unknown: the chain does not answer");
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req *r, const gt_x402_auth *a,
                    uint8_t tx[32], gt_err *err) {
     uint64_t bal = 0, used = 0;
@@ -308,10 +336,16 @@ int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req
                          gt_abi_uint(a->valid_after), gt_abi_uint(a->valid_before), gt_abi_bytes32(a->nonce),
                          gt_abi_uint(a->sig.v), gt_abi_bytes32(a->sig.r), gt_abi_bytes32(a->sig.s)};
     gt_chain_receipt rec = {0};
-    rc = gt_chain_invoke(c, &r->asset, facilitator,
-                         "transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,"
-                         "bytes32)", args, 9, &rec, NULL, err);
-    if (!rc) memcpy(tx, rec.tx_hash, 32);
+    gt_buf d = GT_BUF_INIT;
+    uint8_t hash[32];
+    rc = gt_abi_calldata("transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,"
+                         "bytes32)", args, 9, &d, err);
+    if (!rc) rc = gt_chain_send(c, facilitator, &r->asset, NULL, d.data, d.len, hash, err);
+    gt_buf_free(&d);
+    if (!rc && gt_chain_wait(c, hash, &rec, err)) rc = settle_fate(c, a, hash, &rec, err);
+    if (!rc && rec.status != 1)
+        rc = gt_err_set(err, GT_ECHAIN, "the transaction reverted in block %llu", (unsigned long long)rec.block_number);
+    if (!rc) memcpy(tx, hash, 32);
     gt_chain_receipt_free(&rec);
     return rc ? gt_err_wrap(err, "x402 settlement failed") : 0;
 }

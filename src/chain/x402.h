@@ -72,7 +72,11 @@ int gt_x402_verify(const char *value, const gt_x402_req *r, uint64_t now_s, gt_x
 /* Server: settles a verified authorization on chain from the facilitator's
  * account (which pays the gas): checks the payer's balance and the nonce
  * unused, sends transferWithAuthorization, waits for its receipt at the
- * chain's confirmation depth; tx gets its hash. Any failure: nothing served. */
+ * chain's confirmation depth; tx gets its hash. A receipt that does not
+ * come within the chain's wait is waited for until the chain's time passes
+ * the authorization's validBefore (then it can never be mined): a transfer
+ * mined after the answer was withheld charged the payer for nothing. Any
+ * failure: nothing served. */
 int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req *r, const gt_x402_auth *a,
                    uint8_t tx[32], gt_err *err);
 /* Server: the PAYMENT-RESPONSE value of a settled payment; *out (gt_free). */

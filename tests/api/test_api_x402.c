@@ -9,12 +9,14 @@
  * stops the node from starting. `gotong chain pay` pays from a keystore
  * wallet within --budget, and refuses a price over it without signing. Skipped (exit 77) without anvil or the
  * contracts. */
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "../test.h"
 #include "../chain/anvil.h"
 #include "agent/pay.h"
+#include "api/x402.h"
 #include "api_util.h"
 #include "base/hex.h"
 #include "chain/abi_decode.h"
@@ -221,6 +223,63 @@ static void test_paid_blob(void) {
     trm(home);
 }
 
+/* A paid request for url from PAYER, run in a thread (slow_settlement). */
+typedef struct slow_get {
+    const char *url;
+    long status;
+    int paid, rc;
+    gt_buf body;
+} slow_get;
+
+static void *slow_get_run(void *arg) {
+    slow_get *g = arg;
+    gt_x402_wallet w = {&PAYER.key, C.chain_id, TOKEN, 10 * PRICE, 0};
+    uint8_t tx[32];
+    gt_err err;
+    g->rc = gt_x402_get(g->url, &w, &g->status, &g->body, &g->paid, tx, &err);
+    return NULL;
+}
+
+/* A settlement mined after the node's wait for its receipt (30 s): the
+ * node waits for its fate and sends the answer it was paid for. It gave up
+ * at the first timeout (402, the answer withheld) while the transfer stayed
+ * in the chain's pool and was mined later: the payer charged for nothing. */
+static void test_slow_settlement(void) {
+    const char *home = thome(dir);
+    write_config(home, anvil_url, "GET /v1/blobs/{}", 0600);
+    gt_node *n = tnode(home, 4, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    static const char data[] = "a row settled in a slow block";
+    uint8_t hash[32];
+    gt_sha256(data, sizeof data - 1, hash);
+    char url[300];
+    int at = snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/blobs/sha256:", port);
+    gt_hex_encode(hash, 32, url + at);
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, data, sizeof data - 1, &h), 201);
+    thttp_free(&h);
+    uint64_t p0 = balance(&PAYER.addr), m0 = balance(&MERCHANT.addr);
+    CHECK_EQ_INT(anvil_rpc(&C, "evm_setAutomine", json_pack("[b]", 0)), 0);
+    slow_get g = {url, 0, 0, 0, GT_BUF_INIT};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, slow_get_run, &g), 0);
+    sleep(GT_API_X402_WAIT_MS / 1000 + 6); /* past the node's wait for the receipt (its send takes well under 6 s) */
+    CHECK_EQ_INT(anvil_rpc(&C, "evm_mine", json_array()), 0);
+    CHECK_EQ_INT(anvil_rpc(&C, "evm_setAutomine", json_pack("[b]", 1)), 0);
+    pthread_join(t, NULL);
+    int charged = balance(&PAYER.addr) == p0 - PRICE && balance(&MERCHANT.addr) == m0 + PRICE;
+    int answered = g.rc == 0 && g.status == 200 && g.paid && g.body.len == sizeof data - 1 &&
+                   !memcmp(g.body.data, data, g.body.len);
+    CHECK_MSG(charged == answered, "charged %d, answered %d (status %ld)", charged, answered, g.status);
+    CHECK(charged && answered);
+    gt_buf_free(&g.body);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(home);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -235,6 +294,7 @@ int main(void) {
     CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint, 2, &r, NULL, NULL), 0);
     gt_chain_receipt_free(&r);
     RUN(test_bad_config_refused);
+    RUN(test_slow_settlement);
     RUN(test_paid_blob);
     for (int i = 0; i < 5; i++) gt_chain_account_wipe(acct[i]);
     gt_chain_close(&C);
