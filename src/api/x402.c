@@ -25,6 +25,10 @@ struct gt_api_x402 {
     int ledger; /* settle on the node's embedded ledger, not on a chain */
     pthread_mutex_t mu; /* one settlement at a time: the chain handle and the facilitator's nonces */
     gt_chain chain;
+    /* The token's reads before a route (chain_precheck), on their own
+     * connection: behind mu they would wait for every settlement queued. */
+    pthread_mutex_t view_mu;
+    gt_chain view;
     gt_chain_account facilitator;
     gt_x402_req base; /* chain, token, payTo, timeout, domain; amount and url per route */
     x402_price prices[GT_API_X402_MAX_PRICES];
@@ -163,6 +167,7 @@ static int load_config(gt_api_x402 *x, const char *home, const json_t *j, gt_api
     rc = gt_chain_account_init(&x->facilitator, &k, err);
     gt_key_wipe(&k);
     if (!rc && (rc = gt_chain_open(rpc, &x->chain, err))) gt_err_wrap(err, "x402.json: the chain at %s", rpc);
+    if (!rc && (rc = gt_chain_open(rpc, &x->view, err))) gt_err_wrap(err, "x402.json: the chain at %s", rpc);
     x->base.chain_id = x->chain.chain_id;
     x->chain.wait_ms = GT_API_X402_WAIT_MS;
     return rc;
@@ -180,6 +185,7 @@ int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt
     if (!x) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&x->mu, NULL);
     pthread_mutex_init(&x->held_mu, NULL);
+    pthread_mutex_init(&x->view_mu, NULL);
     int rc = gt_file_read(path, GT_API_X402_CONFIG_MAX, &text, &len, err);
     if (!rc) rc = gt_json_parse((const char *)text, len, GT_API_X402_CONFIG_MAX, &j, err);
     if (!rc) rc = load_config(x, home, j, known, cls, err);
@@ -201,9 +207,11 @@ int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt
 void gt_api_x402_close(gt_api_x402 *x) {
     if (!x) return;
     if (x->chain.rpc) gt_chain_close(&x->chain);
+    if (x->view.rpc) gt_chain_close(&x->view);
     gt_chain_account_wipe(&x->facilitator);
     pthread_mutex_destroy(&x->mu);
     pthread_mutex_destroy(&x->held_mu);
+    pthread_mutex_destroy(&x->view_mu);
     gt_free(x);
 }
 
@@ -247,6 +255,19 @@ static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_er
         return gt_err_set(err, GT_EFUNDS, "the ledger refused the payment: the payer holds %llu base units, the "
                           "price is %llu", (unsigned long long)acct.balance, (unsigned long long)amount);
     return 0;
+}
+
+/* On a chain: an authorization the token would refuse now (its nonce used,
+ * its payer short of the price) is refused before the route runs, as
+ * ledger_precheck does on the ledger: a replayed authorization, or one
+ * signed by a fresh unfunded key, ran the route (a model's answer) on
+ * every request until its window closed, each answer withheld at the
+ * settlement. The settlement checks again, whatever this saw. */
+static int chain_precheck(gt_api_x402 *x, const gt_api_x402_pay *p, gt_err *err) {
+    pthread_mutex_lock(&x->view_mu);
+    int rc = gt_x402_precheck(&x->view, &p->req, &p->auth, err);
+    pthread_mutex_unlock(&x->view_mu);
+    return rc ? gt_err_wrap(err, "the payment would not settle") : 0;
 }
 
 /* Puts p's payment (its payer and nonce) among those in flight; GT_EEXIST
@@ -380,6 +401,7 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
                                               gt_ledger_now_s(node->ledger), &p->act, &err)
                       : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
         if (!rc && node) rc = ledger_precheck(r, &p->act, p->req.amount, &err);
+        else if (!rc) rc = chain_precheck(x, p, &err);
         p->node = node;
         if (node) __atomic_store_n(&x->clock_node, node, __ATOMIC_RELEASE);
         if (!rc) /* a payment (gt_x402_ledger_verify checked its kind) or an authorization */

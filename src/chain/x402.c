@@ -321,8 +321,7 @@ static int settle_fate(gt_chain *c, const gt_x402_auth *a, const uint8_t hash[32
     }
 }
 
-int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req *r, const gt_x402_auth *a,
-                   uint8_t tx[32], gt_err *err) {
+int gt_x402_precheck(gt_chain *c, const gt_x402_req *r, const gt_x402_auth *a, gt_err *err) {
     uint64_t bal = 0, used = 0;
     gt_abi_val who[] = {gt_abi_address(&a->from)}, st[] = {gt_abi_address(&a->from), gt_abi_bytes32(a->nonce)};
     int rc = token_word(c, r, "balanceOf(address)", who, 1, &bal, err);
@@ -331,6 +330,12 @@ int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req
                         (unsigned long long)a->value);
     if (!rc) rc = token_word(c, r, "authorizationState(address,bytes32)", st, 2, &used, err);
     if (!rc && used) rc = gt_err_set(err, GT_EEXIST, "this authorization's nonce was already used");
+    return rc;
+}
+
+int gt_x402_settle(gt_chain *c, gt_chain_account *facilitator, const gt_x402_req *r, const gt_x402_auth *a,
+                   uint8_t tx[32], gt_err *err) {
+    int rc = gt_x402_precheck(c, r, a, err);
     if (rc) return gt_err_wrap(err, "x402 settlement refused");
     gt_abi_val args[] = {gt_abi_address(&a->from), gt_abi_address(&a->to), gt_abi_uint(a->value),
                          gt_abi_uint(a->valid_after), gt_abi_uint(a->valid_before), gt_abi_bytes32(a->nonce),

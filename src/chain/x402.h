@@ -69,6 +69,11 @@ int gt_x402_sign(const gt_key *k, const gt_x402_req *r, uint64_t now_s, gt_x402_
  * recipient and value, the signature recovering `from`, a validity window
  * open at now_s and no longer than r's maxTimeoutSeconds). */
 int gt_x402_verify(const char *value, const gt_x402_req *r, uint64_t now_s, gt_x402_auth *out, gt_err *err);
+/* Server: what the token says of a verified authorization now: GT_EFUNDS
+ * when its payer holds less than its value, GT_EEXIST when its nonce was
+ * used (a replay), else 0 (an RPC error: its code). gt_x402_settle checks
+ * the same again before it sends. */
+int gt_x402_precheck(gt_chain *c, const gt_x402_req *r, const gt_x402_auth *a, gt_err *err);
 /* Server: settles a verified authorization on chain from the facilitator's
  * account (which pays the gas): checks the payer's balance and the nonce
  * unused, sends transferWithAuthorization, waits for its receipt at the

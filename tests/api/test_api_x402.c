@@ -201,6 +201,11 @@ static void test_paid_blob(void) {
     CHECK_EQ_INT(gt_x402_get(url, &poor, &status, &body, &paid, tx, &err), GT_EPERM);
     CHECK_CONTAINS(err.msg, "holds 0 base units");
     CHECK(status == 402 && !paid && !(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len)));
+    /* Nor does it make the node run the route: refused before it (402), not
+     * after it (the missing blob's 404 showed the route had run). */
+    CHECK_EQ_INT(gt_x402_get(missing, &poor, &status, &body, &paid, tx, &err), GT_EPERM);
+    CHECK(status == 402 && !paid);
+    CHECK_CONTAINS(err.msg, "holds 0 base units");
     cli_pays(url, data);
     /* A handler-built answer (the dashboard's page) is paid for and sent the same way. */
     char page[100];
