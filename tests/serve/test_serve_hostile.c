@@ -523,7 +523,8 @@ static int post_half_closed(uint16_t port, int v, const char *path, const char *
  * a hang-up: the request was cancelled and nothing came back (499, or the
  * connection closed). An HTTP/1.0 client cannot be sent the interim 100
  * that tells a half-close from a close, so its EOF before its answer began
- * is a hang-up: each of the three is answered 499 (test_http10_hangup). */
+ * is a hang-up: the two generations are answered 499, the embedding 499 or,
+ * when its one pass is done before the EOF is seen, 200 (test_http10_hangup). */
 static void test_half_close_answered(void) {
     gt_serve *s = start();
     if (!s) return;
@@ -549,7 +550,13 @@ static void test_half_close_answered(void) {
     CHECK_EQ_INT((int)cancelled, 0);
     CHECK_EQ_INT(post_half_closed(port, 0, "/v1/chat/completions", chat, &out), 499);
     CHECK_EQ_INT(post_half_closed(port, 0, "/v1/completions", stream, &out), 499);
-    CHECK_EQ_INT(post_half_closed(port, 0, "/v1/embeddings", embed, &out), 499);
+    /* An embedding is one forward pass, which may be done before the server's first look at the socket
+     * (between steps, every 20 ms): then it is answered, which the half-closed client can still read (499 in
+     * the helper's runs and a fresh clone's; 200 once, in session 56's last fresh clone's make test). Either
+     * way no generation ran on for nobody. */
+    int st = post_half_closed(port, 0, "/v1/embeddings", embed, &out);
+    CHECK_MSG(st == 499 || (st == 200 && strstr((const char *)out.data, "\"embedding\"")), "embeddings: %d %.200s",
+              st, (const char *)out.data);
     gt_buf_free(&out);
     gt_serve_stop(s);
 }
