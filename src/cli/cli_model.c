@@ -25,6 +25,7 @@
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
+#include "infer/dmath.h"
 #include "infer/gguf.h"
 #include "infer/quantize.h"
 #include "infer/tokenizer.h"
@@ -208,14 +209,16 @@ static uint64_t splitmix(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-/* n normal(0, std) values from state s (Box-Muller on 53-bit uniforms). */
+/* n normal(0, std) values from state s (Box-Muller on 53-bit uniforms). The
+ * transcendentals are dmath's fixed sequences, not libm's, so that the same
+ * options write the same file on every machine (a model's hash names it). */
 static void fill_normal(uint64_t s, float *out, int64_t n, float std) {
     for (int64_t i = 0; i < n; i += 2) {
         double u1 = ((double)(splitmix(&s) >> 11) + 1.0) * 0x1p-53; /* (0, 1] */
         double u2 = (double)(splitmix(&s) >> 11) * 0x1p-53;
-        double r = sqrt(-2.0 * log(u1)) * std;
-        out[i] = (float)(r * cos(6.283185307179586 * u2));
-        if (i + 1 < n) out[i + 1] = (float)(r * sin(6.283185307179586 * u2));
+        double r = sqrt(-2.0 * gt_dmath_log(u1)) * std;
+        out[i] = (float)(r * gt_dmath_cos(6.283185307179586 * u2));
+        if (i + 1 < n) out[i + 1] = (float)(r * gt_dmath_sin(6.283185307179586 * u2));
     }
 }
 
@@ -254,10 +257,10 @@ typedef struct rand_model {
  * Llama 3.1; tests use a short one so that the factors act within their
  * prompts): factor i divides the angle of frequency base^(-2i/dims): 1 for
  * wavelengths under old_ctx/4, 8 over old_ctx, interpolated between. Written
- * data, not verified arithmetic, so libm is fine here. */
+ * data, but the same file on every machine: dmath's pow, not libm's. */
 static float rope_freqs_llama3(double base, uint32_t dims, double old_ctx, uint32_t i) {
     const double factor = 8.0, lo = 1.0, hi = 4.0;
-    double freq = 1.0 / pow(base, (double)(2 * i) / dims), wavelen = 2.0 * 3.141592653589793 / freq;
+    double freq = 1.0 / gt_dmath_pow(base, (double)(2 * i) / dims), wavelen = 2.0 * 3.141592653589793 / freq;
     if (wavelen < old_ctx / hi) return 1.0f;
     if (wavelen > old_ctx / lo) return (float)factor;
     double smooth = (old_ctx / wavelen - lo) / (hi - lo);
@@ -541,7 +544,7 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
         double scale = (double)o->ctx / o->longrope;
         gt_gguf_writer_set_u32(w, AKEY("rope.scaling.original_context_length"), o->longrope);
         gt_gguf_writer_set_f32(w, AKEY("rope.scaling.attn_factor"),
-                               scale > 1.0 ? (float)sqrt(1.0 + log(scale) / log((double)o->longrope)) : 1.0f);
+                               scale > 1.0 ? (float)sqrt(1.0 + gt_dmath_log(scale) / gt_dmath_log((double)o->longrope)) : 1.0f);
     }
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);

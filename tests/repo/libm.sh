@@ -4,8 +4,10 @@
 # libm versions and CPUs, and verification re-runs work on another machine,
 # so what a verdict or an output depends on takes src/infer/dmath.h's fixed
 # sequences (and the kernels' own exp) instead. Reads the undefined symbols of
-# every libgt_*.a in the build folder given (ctest repo_libm), so a call
-# added anywhere, in any room, fails here naming its object file.
+# every libgt_*.a in the build folder given, and of the objects of the
+# gotong and gotong-recipe programs (the CLI writes models: `model random`),
+# so a call added anywhere, in any room, fails here naming its object file
+# (ctest repo_libm).
 # Usage: tests/repo/libm.sh BUILD_DIR
 build=${1:?usage: libm.sh BUILD_DIR}
 set -- "$build"/libgt_*.a
@@ -13,6 +15,10 @@ if [ ! -e "$1" ]; then
     echo "libm: no libgt_*.a in $build (build first)" >&2
     exit 1
 fi
+# The programs' own objects, where built (CMake's object folders).
+for d in "$build"/CMakeFiles/gotong.dir "$build"/CMakeFiles/gotong-recipe.dir; do
+    [ -d "$d" ] && set -- "$@" $(find "$d" -name '*.o' | sort)
+done
 command -v nm >/dev/null || { echo "libm: nm (binutils) not found" >&2; exit 1; }
 # Each name also with its float and long double suffix (f, l), glibc's
 # reentrant (_r) and -ffinite-math-only (__*_finite) forms: the names are
@@ -30,4 +36,4 @@ if [ -n "$found" ]; then
     echo "$found" >&2
     exit 1
 fi
-echo "libm: no libm transcendental in $# libraries"
+echo "libm: no libm transcendental in $# libraries and objects"
