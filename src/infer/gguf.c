@@ -439,9 +439,12 @@ int gt_gguf_open(const char *path, gt_gguf **out, gt_err *err) {
         return gt_err_set(err, errno == ENOENT ? GT_ENOTFOUND : GT_EIO, "cannot open %s: %s",
                           path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int stat_ok = fstat(fd, &st) == 0;
+    if (!stat_ok || !S_ISREG(st.st_mode)) {
+        int dir = stat_ok && S_ISDIR(st.st_mode);
         close(fd);
-        return gt_err_set(err, GT_EIO, "%s is not a regular file", path);
+        return gt_err_set(err, GT_EIO, "%s is not a regular file%s: expected a GGUF file", path,
+                          dir ? " (a directory)" : "");
     }
     if (st.st_size < 24) {
         close(fd);

@@ -162,8 +162,21 @@ static void test_cli_refuses(void) {
     remove(path);
 }
 
+/* A directory given as the model: refused, named as a directory, with what
+ * was expected (it said only "not a regular file"). */
+static void test_directory_refused(void) {
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    gt_model *m = NULL;
+    gt_err err = {0};
+    int rc = gt_model_load(dir, &m, &err);
+    fprintf(stderr, "  directory: %s\n", err.msg);
+    CHECK(rc == GT_EIO && m == NULL);
+    CHECK_CONTAINS(err.msg, "is not a regular file (a directory): expected a GGUF file");
+}
+
 int main(void) {
     RUN(test_refusals);
+    RUN(test_directory_refused);
     RUN(test_cli_refuses);
     return gt_test_finish();
 }
