@@ -51,6 +51,18 @@ typedef struct gt_api_ext {
  * settlement fails, sends the node's 402 instead of resp (which the caller
  * destroys either way, as after MHD_queue_response). */
 enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
+/* The same for a stream's head (status and headers, its body to come from
+ * resp's reader): a paid 2xx stream is not settled now but at its normal
+ * end, by gt_api_ext_settle from the reader; one that ends otherwise (an
+ * error, a client gone, the reader ending with an error) is not charged
+ * (fail closed, api/x402.h). */
+enum MHD_Result gt_api_ext_respond_stream(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
+/* From a stream's reader once it ended normally, its text buffered: settles
+ * its payment. 0 to finish it, *hdr (gt_free) its PAYMENT-RESPONSE to put
+ * in its last chunk (NULL: nothing to settle, or no receipt made); 1 when
+ * the settlement failed, nothing charged, why (cap bytes) saying why: the
+ * stream ends with an error instead of its end. */
+int gt_api_ext_settle(struct MHD_Connection *conn, char **hdr, char *why, size_t cap);
 
 /* Checks that a request's body has one framing only, from every header line
  * (MHD_lookup_connection_value sees only the first of a repeated header): not

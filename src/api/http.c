@@ -291,28 +291,64 @@ static enum MHD_Result ext_pay_check(gt_req *r, const char *method, const char *
     return MHD_YES;
 }
 
-/* See api/ext.h. Runs in the request's connection thread (one request at a
- * time on a connection), so its slot's ext_req is the request answered. */
-enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
+/* The extension's request on conn (its connection thread runs one request
+ * at a time, so its slot's ext_req is the one answered). */
+static gt_req *ext_req_of(struct MHD_Connection *conn) {
     gt_conn *c = gt_conns_of(conn);
     gt_req *r = c ? c->ext_req : NULL;
     assert(r && r->is_ext && r->conn == conn);
+    return r;
+}
+
+/* Queues the extension's answer (gt_api_ext_respond); at_end: a stream,
+ * whose payment is left for gt_api_ext_settle. The node's headers go on
+ * before the settlement, the last step that can fail: a settled answer is
+ * sent, its receipt left out only if it cannot be added (out of memory). */
+static enum MHD_Result ext_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp,
+                                 int at_end) {
+    gt_req *r = ext_req_of(conn);
     if (!r) return MHD_NO;
+    gt_api_guard_headers(resp);
+    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     char *hdr = NULL;
     gt_resp o = {0};
-    if (r->ext_pay && gt_api_x402_settle_status(r->node->x402, r->ext_pay, (int)status, &hdr, &o)) {
+    if (at_end && r->ext_pay && status / 100 == 2 && !gt_api_x402_stream_begin(r->node->x402, r->ext_pay, &o)) {
+        r->ext_settle_at_end = 1; /* settled, or released unsettled when it breaks off (on_completed) */
+        return MHD_queue_response(conn, status, resp);
+    }
+    if (o.status || (r->ext_pay && gt_api_x402_settle_status(r->node->x402, r->ext_pay, (int)status, &hdr, &o))) {
         enum MHD_Result rc = send_resp(r, &o); /* the 402 instead of the unpaid answer */
         r->ext_status = r->status;
         return rc;
     }
-    if (hdr && MHD_add_response_header(resp, "PAYMENT-RESPONSE", hdr) != MHD_YES) {
-        gt_free(hdr);
-        return MHD_NO; /* settled but cannot say so: the answer is not sent either */
-    }
+    if (hdr && MHD_add_response_header(resp, "PAYMENT-RESPONSE", hdr) != MHD_YES)
+        GT_WARN("node: x402 settled, but PAYMENT-RESPONSE could not be added: answered without it");
     gt_free(hdr);
-    gt_api_guard_headers(resp);
-    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     return MHD_queue_response(conn, status, resp);
+}
+
+/* See api/ext.h. */
+enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
+    return ext_queue(conn, status, resp, 0);
+}
+
+/* See api/ext.h. */
+enum MHD_Result gt_api_ext_respond_stream(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
+    return ext_queue(conn, status, resp, 1);
+}
+
+/* See api/ext.h. A request with no payment left to settle (unpriced, or
+ * its payment already settled or released) has nothing to pay: 0. */
+int gt_api_ext_settle(struct MHD_Connection *conn, char **hdr, char *why, size_t cap) {
+    gt_req *r = ext_req_of(conn);
+    gt_err err = {0};
+    *hdr = NULL;
+    if (!r) return snprintf(why, cap, "the stream's request is not known"), 1; /* fail closed: not settled */
+    if (!r->ext_settle_at_end) return 0;
+    r->ext_settle_at_end = 0;
+    if (!gt_api_x402_settle_end(r->node->x402, r->ext_pay, hdr, &err)) return 0;
+    snprintf(why, cap, "%s", err.msg);
+    return 1;
 }
 
 /* A refusal known from the headers alone: with a body coming, answered now

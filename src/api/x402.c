@@ -433,6 +433,32 @@ static int settle_held(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hd
     return 1;
 }
 
+int gt_api_x402_stream_begin(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
+    if (!p || !p->priced) return 0;
+    uint64_t now = x402_now_s(x);
+    if (p->valid_before > now && p->valid_before - now > GT_API_X402_SETTLE_MARGIN_S) return 0;
+    char why[200];
+    snprintf(why, sizeof why, "the payment expired while the request waited: validBefore %llu, the node's time is "
+             "%llu (+%d s to settle)", (unsigned long long)p->valid_before, (unsigned long long)now,
+             GT_API_X402_SETTLE_MARGIN_S);
+    GT_WARN("node: x402 stream not begun: %s", why);
+    p->priced = 0;
+    gt_api_x402_release(x, p);
+    answer_402(&p->req, p->node, why, o);
+    return 1;
+}
+
+int gt_api_x402_settle_end(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err) {
+    *hdr = NULL;
+    int rc = 0;
+    if (p && p->priced) {
+        p->priced = 0; /* settled at most once, whatever happens */
+        if ((rc = settle_payment(x, p, hdr, err))) GT_WARN("node: x402 settlement of a stream failed: %s", err->msg);
+    }
+    gt_api_x402_release(x, p);
+    return rc;
+}
+
 /* The payment leaves those in flight only once settled (or not): a second
  * request with it then meets the used nonce, or, when nothing was
  * charged, may use it. */

@@ -44,10 +44,16 @@
  * gt_api_ext_respond, before a byte of it leaves, and only when it is 2xx: a
  * request refused (400, 404, 429) or failing before it generated is not
  * charged. A stream (stream: true) is answered once its first token is made
- * (serve/routes.c), so it is settled then, with its status: the price buys
- * a stream that began; whatever ends it later costs the same (settling at
- * its end instead would give its text away to any client that hangs up
- * just before the end). */
+ * (serve/routes.c) but settled only at its end, once its generation ended
+ * normally (stop or length) and its text is buffered to go out
+ * (gt_api_ext_settle): its PAYMENT-RESPONSE then goes in its last chunk
+ * ("payment_response"), and a settlement that fails is an error event in
+ * its place, the rest withheld. A stream that breaks off (an engine error,
+ * a lagging client cancelled, a client gone, the node stopping) is never
+ * charged: its payment is released unsettled. The cost: a client that
+ * hangs up before the end keeps the text it read unpaid (the "exact"
+ * scheme has no partial price); settling at the first token, as the node
+ * did, charged for streams that then failed. */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
@@ -112,4 +118,15 @@ void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p);
  * was settled: not a 2xx) as PAYMENT-RESPONSE; 1 when o holds the 402 to
  * send instead (the settlement failed). */
 int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o);
+/* Before a paid stream's head goes out (its first token made, nothing
+ * settled): 0 to begin it, its payment left for gt_api_x402_settle_end; 1
+ * when its window has closed meanwhile (or leaves under
+ * GT_API_X402_SETTLE_MARGIN_S), the payment released and o the 402 to send
+ * instead: a stream begun then could only end unpaid, its text given away. */
+int gt_api_x402_stream_begin(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
+/* Settles a checked payment whose answer (a stream) ended normally, then
+ * releases it: 0 with *hdr its PAYMENT-RESPONSE (gt_free; NULL when nothing
+ * was priced, or on a chain when the receipt could not be made after the
+ * transfer), else an error saying why, nothing moved. Accepts p NULL. */
+int gt_api_x402_settle_end(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err);
 #endif

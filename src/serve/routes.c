@@ -76,6 +76,7 @@ typedef struct gen {
     int seen;                   /* tokens generated when last looked */
     gt_grammar *grammar;        /* structured output, or NULL */
     gt_serve_peer peer;         /* the client's socket */
+    struct MHD_Connection *conn; /* on a node: its connection, where a paid stream settles at its end; else NULL */
     char id[48];
     uint64_t created;
     /* streaming */
@@ -425,12 +426,17 @@ static int sse_event(gen *g, json_t *j) {
     return oom ? -1 : 0;
 }
 
-/* One chunk with a choice (text or final). */
-static int sse_chunk(gen *g, const char *text, size_t len, int role, const char *finish) {
+/* One chunk with a choice (text or final), as JSON (NULL out of memory). */
+static json_t *chunk_json(gen *g, const char *text, size_t len, int role, const char *finish) {
     json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
     json_t *lp = text && len ? logprobs_json(g, g->job.emitted) : NULL;
     json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 1, role, finish, lp)));
-    return sse_event(g, j);
+    return j;
+}
+
+/* One chunk with a choice (text or final). */
+static int sse_chunk(gen *g, const char *text, size_t len, int role, const char *finish) {
+    return sse_event(g, chunk_json(g, text, len, role, finish));
 }
 
 /* The text generated since the last chunk, as a chunk (taken under the
@@ -463,6 +469,34 @@ static const char *stream_finish(gen *g) {
     return calls ? "tool_calls" : g->job.finish_reason;
 }
 
+/* The end of a stream whose generation ended normally, its last text
+ * buffered (from out's length mark on): on a node its payment is settled
+ * now (gt_api_ext_settle), not at its first token, so a stream that breaks
+ * off is never charged. A settlement that fails ends it with an error event
+ * in place of that text, nothing charged. Then the finishing chunk (with
+ * the receipt, "payment_response") and usage: once settled, their failure
+ * (out of memory) leaves them out but still hands out the text paid for. */
+static int stream_end(gen *g, size_t mark) {
+    char *hdr = NULL, why[GT_ERR_MSG_MAX];
+    if (g->conn && gt_api_ext_settle(g->conn, &hdr, why, sizeof why)) {
+        gt_serve_error e;
+        g->out.len = mark; /* the text not paid for is not sent */
+        gt_serve_fail(&e, 402, NULL, "payment_required", "payment required: %s", why);
+        return sse_event(g, gt_serve_error_json(&e));
+    }
+    json_t *j = chunk_json(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, stream_finish(g));
+    if (j && hdr) json_object_set_new(j, "payment_response", json_string(hdr));
+    gt_free(hdr);
+    int rc = sse_event(g, j);
+    if (!rc && g->p.include_usage) {
+        j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
+        json_object_set_new(j, "choices", json_array());
+        json_object_set_new(j, "usage", usage_json(g));
+        rc = sse_event(g, j);
+    }
+    return g->conn ? 0 : rc;
+}
+
 /* Produces the next SSE bytes: the role chunk, then text chunks as tokens
  * come, then the finishing chunk, usage when asked, and [DONE]. An error
  * midway is sent as an error event before [DONE]. */
@@ -486,17 +520,10 @@ static int stream_more(gen *g) {
     }
     if (!g->sent_final) {
         g->sent_final = 1;
-        size_t len;
+        size_t len, mark = g->out.len;
         const char *text = gt_serve_job_ready(&g->job, &len);
         if (len && sse_chunk(g, text, len, 0, NULL)) return -1;
-        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, stream_finish(g))) return -1;
-        if (g->p.include_usage) {
-            json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
-            json_object_set_new(j, "choices", json_array());
-            json_object_set_new(j, "usage", usage_json(g));
-            return sse_event(g, j);
-        }
-        return 0;
+        return stream_end(g, mark);
     }
     g->sent_done = 1;
     return gt_buf_append_str(&g->out, "data: [DONE]\n\n") ? -1 : 0;
@@ -522,8 +549,8 @@ static void stream_free(void *cls) { gen_free(cls); }
 
 /* Waits for a stream's first token (or its end): 0 to answer 200, else e
  * holds the status to answer instead (the client left, the evaluation
- * failed). The status goes out after it, so a paid stream is settled only
- * once something was generated (api/x402.h). */
+ * failed). A paid stream is settled only at its normal end (stream_end,
+ * api/x402.h). */
 static int stream_first(gen *g, gt_serve_error *e) {
     int r = gen_wait(g);
     if (r == 1) return gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
@@ -560,6 +587,7 @@ static void run_stream(gen *g, gt_serve_resp *o) {
         gt_serve_resp_error(o, &e);
         return;
     }
+    o->stream = 1; /* on a node: paid at its normal end (stream_end) */
     MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 }
@@ -574,6 +602,7 @@ static void handle(gt_serve *s, gt_serve_req *r, gt_serve_resp *o, gt_serve_kind
     }
     g->srv = s;
     g->peer = r->peer;
+    g->conn = r->on_node ? r->conn : NULL;
     if (gen_prepare(g, r, kind, &e)) {
         gt_serve_resp_error(o, &e);
         gen_free(g);

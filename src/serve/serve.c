@@ -199,8 +199,9 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
     }
     int status = o->status ? o->status : 200;
     /* On a node the node sends it: its request id, and a paid route's settlement (api/ext.h). */
-    enum MHD_Result rc = r->on_node ? gt_api_ext_respond(conn, (unsigned)status, resp)
-                                    : MHD_queue_response(conn, (unsigned)status, resp);
+    enum MHD_Result rc = !r->on_node ? MHD_queue_response(conn, (unsigned)status, resp)
+                         : o->stream ? gt_api_ext_respond_stream(conn, (unsigned)status, resp)
+                                     : gt_api_ext_respond(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = 1;
     r->status = status;
@@ -297,6 +298,7 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
         if (!r) return MHD_NO;
         r->srv = s;
         r->on_node = on_node;
+        r->conn = conn;
         r->route = -1;
         r->id = atomic_fetch_add(&s->next_id, 1) + 1;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);

@@ -354,6 +354,7 @@ typedef struct gt_serve_req {
     gt_route_match m;             /* captures, and Allow for a 405 */
     gt_serve_peer peer;           /* the client's socket (to see it hang up) */
     int on_node;                  /* on a node's port: answers go through gt_api_ext_respond */
+    struct MHD_Connection *conn;  /* its connection (a paid stream settles on it at its end: gt_api_ext_settle) */
 } gt_serve_req;
 
 /* A handler's answer: a JSON body with a status, or a ready response. */
@@ -362,6 +363,7 @@ typedef struct gt_serve_resp {
     json_t *json;                 /* owned */
     struct MHD_Response *raw;     /* a stream */
     int close;                    /* close the connection after it */
+    int stream;                   /* raw is a stream: on a node, paid only at its normal end (gt_api_ext_settle) */
 } gt_serve_resp;
 
 void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e);

@@ -55,6 +55,9 @@
 #define BRIEF 11
 #define SLOT_KEEPER 12
 #define PATIENT 13
+#define TWICE_HOLD 14
+#define BROKEN 15
+#define LAGGER 16
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -191,16 +194,43 @@ static char *unpaid_chat(world *w) {
     return sig;
 }
 
-/* A paid answer: 200 with PAYMENT-RESPONSE naming an action of the ledger. */
-static void check_paid(world *w, const xhttp *a) {
+/* A paid answer's receipt (PAYMENT-RESPONSE) names an action of the ledger. */
+static void check_receipt(world *w, const char *receipt) {
     uint8_t tx[32];
     gt_err err;
-    CHECK_MSG(gt_agent_pay_response(a->x.response, tx, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_agent_pay_response(receipt, tx, &err) == 0, "%s", err.msg);
     char act[100] = "/v1/actions/0x";
     gt_hex_encode(tx, 32, act + strlen(act));
     thttp h;
     CHECK_EQ_INT((int)tget(w->c, w->port, act, &h), 200);
     thttp_free(&h);
+}
+
+/* A paid answer: 200 with PAYMENT-RESPONSE naming an action of the ledger. */
+static void check_paid(world *w, const xhttp *a) { check_receipt(w, a->x.response); }
+
+/* A paid stream's receipt: its last chunk's "payment_response" (a stream is
+ * settled at its normal end, after its status went out) into out, "" when
+ * none. */
+static void stream_receipt(const char *sse, char *out, size_t cap) {
+    const char *v = strstr(sse, "\"payment_response\":\"");
+    out[0] = 0;
+    if (!v) return;
+    v += strlen("\"payment_response\":\"");
+    size_t n = strcspn(v, "\"");
+    if (n < cap) memcpy(out, v, n), out[n] = 0;
+}
+
+/* A paid stream: 200, no receipt in its head, its receipt in its last
+ * chunk before [DONE], naming an action of the ledger. */
+static void check_paid_stream(world *w, const char *head_receipt, const char *sse) {
+    char receipt[GT_X402_HEADER_MAX + 1];
+    CHECK_MSG(!head_receipt || !head_receipt[0], "a stream settled before its end: %s", head_receipt);
+    stream_receipt(sse, receipt, sizeof receipt);
+    CHECK_MSG(receipt[0] != 0, "no payment_response in the stream: %.200s", sse);
+    const char *fin = strstr(sse, "\"payment_response\"");
+    CHECK(fin && strstr(fin, "data: [DONE]"));
+    check_receipt(w, receipt);
 }
 
 /* Paid once, served; the same payment again is refused, nothing served. */
@@ -242,7 +272,7 @@ static void test_refused_then_stream(world *w) {
     CHECK_CONTAINS(a.h.body, "chat.completion.chunk");
     CHECK_CONTAINS(a.h.body, "data: [DONE]");
     CHECK(is_node_id(a.h.reqid));
-    check_paid(w, &a);
+    check_paid_stream(w, a.x.response, a.h.body);
     thttp_free(&a.h);
     CHECK_EQ_U64(balance_of(w->cl, PAYER), MINTED - 2 * CHAT_PRICE);
     CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE);
@@ -326,21 +356,21 @@ static int wait_queue(world *w, const char *key, long long want) {
  * payment), and the stream is served and paid. The model's one slot is held
  * by a paid stream its client does not read; the spender's paid stream
  * waits for it; the spender then sends a transfer with its payment's nonce;
- * the held stream's client leaves (after its paid status came). The old node
+ * the held stream's client leaves (after its status came). The old node
  * applied the transfer and, at the first token, sent a 402 in place of the
- * stream: the payer voided its payment after the model had run. */
+ * stream: the payer voided its payment after the model had run. The held
+ * stream, broken off by its client, is not charged (a stream is settled at
+ * its normal end; the old node charged it at its first token). */
 static void test_spend_refused(world *w) {
     CHECK_EQ_INT(tmint(w->c, w->port, 1, SPENDER, CHAT_PRICE), 200);
     char *sig = unpaid_chat(w), *spend = NULL, buf[16384];
     int held = send_paid(w->port, CHAT_LONG_STREAM, sig);
-    /* Its status (settled: PAYMENT-RESPONSE) goes out once its first token
-     * is made. Waiting for it, not for queue.running alone: a client that
-     * left before the first token would pay nothing, which under load made
-     * the merchant's balance 700 short (the bound only stops a hang). */
+    /* Its status goes out once its first token is made (not settled: a
+     * stream is paid at its normal end, so no PAYMENT-RESPONSE). */
     char hb[4096] = "";
     size_t hlen = 0;
     if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL);
-    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && !strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
     wait_queue(w, "running", 1);
     gt_key sk;
     gt_addr sa, to;
@@ -367,18 +397,19 @@ static void test_spend_refused(world *w) {
     int eof = 0;
     buf[0] = 0;
     if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "data: [DONE]", 120000, &eof);
-    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:") &&
-              strstr(buf, "chat.completion.chunk") && strstr(buf, "data: [DONE]"), "got: %.120s", buf);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "chat.completion.chunk") &&
+              strstr(buf, "data: [DONE]"), "got: %.120s", buf);
+    check_paid_stream(w, NULL, buf);
     if (fd >= 0) close(fd);
     CHECK_EQ_U64(balance_of(w->cl, SPENDER), 0);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE); /* the held stream made tokens: it paid too */
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE); /* the held stream broke off: not charged */
     gt_free(sig), gt_free(spend);
 }
 
 /* A paid long stream from p that holds the model's one slot (its client
- * does not read): its socket, once its paid status came (its first token
- * made: waiting for that, not for queue.running alone, since a client that
- * left before the first token would pay nothing). */
+ * does not read): its socket, once its status came (its first token made;
+ * not settled: a stream is paid at its normal end, and this one is broken
+ * off by its client, so it is never charged). */
 static int hold_slot(world *w, gt_agent_payer *p) {
     xhttp a;
     char *sig = NULL, hb[4096] = "";
@@ -390,7 +421,7 @@ static int hold_slot(world *w, gt_agent_payer *p) {
     thttp_free(&a.h);
     int held = sig ? send_paid(w->port, CHAT_LONG_STREAM, sig) : -1;
     if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL);
-    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && !strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
     wait_queue(w, "running", 1);
     gt_free(sig);
     return held;
@@ -437,7 +468,8 @@ static void test_settle_fails(world *w) {
     CHECK_CONTAINS(why, "payment expired");
     if (fd >= 0) close(fd);
     CHECK_EQ_U64(balance_of(w->cl, LATE), CHAT_PRICE);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0 + CHAT_PRICE); /* the held stream made tokens: it paid */
+    CHECK_EQ_U64(balance_of(w->cl, HOLDER), CHAT_PRICE); /* the held stream broke off: not charged */
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0);
     gt_free(sig);
 }
 
@@ -468,19 +500,18 @@ static void test_twice_at_once(world *w) {
     gt_err err;
     tkey(0, &k, &auth);
     CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
-    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, TWICE, 2 * CHAT_PRICE), 200);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, TWICE, CHAT_PRICE), 200);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce + 1, TWICE_HOLD, CHAT_PRICE), 200);
     tkey(TWICE, &k, &a);
-    gt_agent_payer p = {.key = &k, .budget = 2 * CHAT_PRICE, .ledger = w->cl};
+    gt_key hk;
+    tkey(TWICE_HOLD, &hk, &a);
+    gt_agent_payer p = {.key = &k, .budget = CHAT_PRICE, .ledger = w->cl};
+    gt_agent_payer hp = {.key = &hk, .budget = CHAT_PRICE, .ledger = w->cl};
     gt_agent_paid paid;
-    char *hold = NULL, *sig = NULL, status[16], why[256], hb[4096] = "";
-    size_t hlen = 0;
+    char *sig = NULL, status[16], why[256];
     xhttp x;
     CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
-    CHECK_MSG(gt_agent_pay_sign(&p, x.x.required, &hold, &paid, &err) == 0, "%s", err.msg);
-    int held = send_paid(w->port, CHAT_LONG_STREAM, hold);
-    if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL); /* settled: nonce 0 used */
-    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12), "held stream: %.80s", hb);
-    wait_queue(w, "running", 1);
+    int held = hold_slot(w, &hp); /* another payer's: its nonce stays reserved while it streams */
     CHECK_MSG(gt_agent_pay_sign(&p, x.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
     thttp_free(&x.h);
     int first = sig ? send_paid(w->port, CHAT, sig) : -1;
@@ -497,8 +528,66 @@ static void test_twice_at_once(world *w) {
     CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:"), "the first: %.80s", buf);
     if (first >= 0) close(first);
     if (second >= 0) close(second);
-    CHECK_EQ_U64(balance_of(w->cl, TWICE), 0); /* two payments, two answers */
-    gt_free(hold), gt_free(sig);
+    CHECK_EQ_U64(balance_of(w->cl, TWICE), 0); /* one payment, one answer */
+    CHECK_EQ_U64(balance_of(w->cl, TWICE_HOLD), CHAT_PRICE); /* its stream broke off: not charged */
+    gt_free(sig);
+}
+
+/* Polls /health until queue.running is 0 (bounded only to fail, not hang). */
+static void wait_idle(world *w) {
+    for (int i = 0; i < 6000 && queue_count(w, "running") > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT((int)queue_count(w, "running"), 0);
+}
+
+/* A paid stream its client breaks off after its first chunks is not
+ * charged, and its payment is free again once the node has seen the
+ * hang-up: the same signature then buys a whole stream, settled at its end
+ * (the receipt in its last chunk). The old node settled a stream at its
+ * first token, so the broken stream was paid and the signature's nonce
+ * used. */
+static void test_stream_broken(world *w) {
+    gt_key k;
+    gt_addr auth, a;
+    gt_client_acct acc;
+    gt_err err;
+    tkey(0, &k, &auth);
+    CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, BROKEN, CHAT_PRICE), 200);
+    tkey(BROKEN, &k, &a);
+    gt_agent_payer p = {.key = &k, .budget = CHAT_PRICE, .ledger = w->cl};
+    gt_agent_paid paid;
+    uint64_t m0 = balance_of(w->cl, MERCHANT);
+    char *sig = NULL, buf[16384] = "";
+    size_t len = 0;
+    xhttp x;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
+    CHECK_MSG(gt_agent_pay_sign(&p, x.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&x.h);
+    int fd = sig ? send_paid(w->port, CHAT_LONG_STREAM, sig) : -1;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\"content\":\"", 120000, NULL); /* text began */
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "\"content\":\""), "the stream: %.120s", buf);
+    if (fd >= 0) close(fd);
+    wait_idle(w);
+    CHECK_EQ_U64(balance_of(w->cl, BROKEN), CHAT_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0);
+    long st = 0;
+    for (int i = 0; i < 500 && sig; i++) { /* the node releases the payment once it has seen the hang-up */
+        st = xpost(w->c, w->port, "/v1/chat/completions", CHAT_STREAM, sig, NULL, &x);
+        if (st == 200 || !strstr(x.h.body, "being used by another request")) break;
+        thttp_free(&x.h);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_MSG(st == 200, "the same payment again: %ld %.200s", st, x.h.body);
+    CHECK_CONTAINS(x.h.body, "data: [DONE]");
+    check_paid_stream(w, x.x.response, x.h.body);
+    thttp_free(&x.h);
+    CHECK_EQ_U64(balance_of(w->cl, BROKEN), 0);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0 + CHAT_PRICE);
+    gt_free(sig);
 }
 
 /* A PAYMENT-SIGNATURE for the offer of `required`: key's payment of price to
@@ -593,7 +682,7 @@ static void test_long_wait(world *w) {
     char *hold = sign_window(x.x.required, SLOT_KEEPER, CHAT_PRICE, 0, t - 60, t + 300);
     int held = send_paid(w->port, CHAT_LONG_STREAM, hold);
     if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL);
-    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && !strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
     wait_queue(w, "running", 1);
     char *sig = sign_window(x.x.required, PATIENT, CHAT_PRICE, 0, t - 60, t + 300);
     int fd = send_paid(w->port, CHAT, sig);
@@ -652,12 +741,12 @@ static void test_oai_rent(world *w) {
     const gt_agent_paid *paid = gt_oai_last_paid(o);
     CHECK(paid->paid && paid->amount == COMPLETION_PRICE && p.spent == COMPLETION_PRICE);
     CHECK_STR(paid->network, "gotong:1337");
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + COMPLETION_PRICE);
     toks.len = 0;
     CHECK_EQ_INT(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err), GT_EFUNDS);
     CHECK_CONTAINS(err.msg, "budget has 250 left");
     CHECK(toks.len == 0 && p.spent == COMPLETION_PRICE && !gt_oai_last_paid(o)->paid);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + COMPLETION_PRICE);
     gt_buf_free(&toks);
     gt_oai_free(o);
 }
@@ -730,31 +819,48 @@ static void test_agent_rents(world *w) {
     gt_agent_model_free(m);
 }
 
-static void test_node_x402(void) {
-    char dir[64], base[64];
-    const char *home = thome(dir);
+/* Opens w: the model (one slot, streams cancelled after idle_ms of lag),
+ * the node over home pricing it, a client of its ledger, PAYER minted.
+ * 0 when it runs. */
+static int world_open(world *w, const char *home, int idle_ms) {
+    char base[64];
+    memset(w, 0, sizeof *w);
     write_config(home);
-    world w = {0};
     gt_serve_config sc = gt_serve_defaults();
     sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: test_spend_refused */
-    sc.stream_lag_tokens = 4, sc.stream_idle_ms = 600000, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
+    sc.stream_lag_tokens = 4, sc.stream_idle_ms = idle_ms, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
     gt_err err = {0};
-    CHECK_MSG(gt_serve_open(&sc, &w.s, &err) == 0, "%s", err.msg);
-    if (!w.s) return;
+    CHECK_MSG(gt_serve_open(&sc, &w->s, &err) == 0, "%s", err.msg);
+    if (!w->s) return -1;
     gt_node_config c;
     gt_node_config_default(&c);
     c.home = home, c.listen = "127.0.0.1:0", c.threads = 0, c.block_interval_ms = 0, c.access_log = 0;
-    c.ext = gt_serve_ext(w.s);
-    CHECK_MSG(gt_node_start(&c, &w.n, &err) == 0, "%s", err.msg);
-    if (w.n) {
-        w.port = gt_node_port(w.n);
-        w.c = curl_easy_init();
-        snprintf(base, sizeof base, "http://127.0.0.1:%u", w.port);
-        CHECK_EQ_INT(gt_client_new(base, &w.cl, &err), 0);
-        CHECK_EQ_INT(tmint(w.c, w.port, 0, PAYER, MINTED), 200);
-        gt_addr pa;
-        tkey(PAYER, &w.pk, &pa);
-        w.payer = (gt_agent_payer){.key = &w.pk, .budget = 10 * CHAT_PRICE, .ledger = w.cl};
+    c.ext = gt_serve_ext(w->s);
+    CHECK_MSG(gt_node_start(&c, &w->n, &err) == 0, "%s", err.msg);
+    if (!w->n) return -1;
+    w->port = gt_node_port(w->n);
+    w->c = curl_easy_init();
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", w->port);
+    CHECK_EQ_INT(gt_client_new(base, &w->cl, &err), 0);
+    CHECK_EQ_INT(tmint(w->c, w->port, 0, PAYER, MINTED), 200);
+    gt_addr pa;
+    tkey(PAYER, &w->pk, &pa);
+    w->payer = (gt_agent_payer){.key = &w->pk, .budget = 10 * CHAT_PRICE, .ledger = w->cl};
+    return 0;
+}
+
+static void world_close(world *w) {
+    gt_client_free(w->cl);
+    if (w->c) curl_easy_cleanup(w->c);
+    gt_node_stop(w->n);
+    gt_serve_stop(w->s);
+}
+
+static void test_node_x402(void) {
+    char dir[64];
+    const char *home = thome(dir);
+    world w;
+    if (!world_open(&w, home, 600000)) {
         test_paid_and_replay(&w);
         test_refused_then_stream(&w);
         test_poor(&w);
@@ -763,14 +869,46 @@ static void test_node_x402(void) {
         test_oai_rent(&w);
         test_agent_rents(&w);
         test_twice_at_once(&w);
+        test_stream_broken(&w);
         test_short_window(&w);
         test_settle_fails(&w); /* last but one: it moves the node's clock ahead */
         test_long_wait(&w);
-        gt_client_free(w.cl);
-        curl_easy_cleanup(w.c);
     }
-    gt_node_stop(w.n);
-    gt_serve_stop(w.s);
+    world_close(&w);
+    trm(home);
+}
+
+/* A paid stream that fails after its first token (the model cancels it:
+ * its client stopped reading for longer than --stream-idle-ms, 300 ms here)
+ * ends with an error event and is not charged. The old node settled it at
+ * its first token, so the payer paid for a stream that failed. */
+static void test_stream_fails_midway(void) {
+    char dir[64], buf[65536] = "";
+    const char *home = thome(dir);
+    world w;
+    if (!world_open(&w, home, 300)) {
+        xhttp x;
+        CHECK_EQ_INT((int)xpost(w.c, w.port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
+        char *sig = sign_offer(&w, &x);
+        thttp_free(&x.h);
+        size_t len = 0;
+        int eof = 0, fd = sig ? send_paid(w.port, CHAT_LONG_STREAM, sig) : -1;
+        if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n", 120000, NULL);
+        CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12), "the stream: %.80s", buf);
+        for (int i = 0; i < 3000 && queue_count(&w, "running") > 0; i++) { /* not reading: cancelled */
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "data: [DONE]", 120000, &eof);
+        CHECK_CONTAINS(buf, "the client took nothing for"); /* the error event: the stream failed */
+        CHECK_MSG(strstr(buf, "payment_response") == NULL && strstr(buf, "PAYMENT-RESPONSE:") == NULL,
+                  "a failed stream was settled: %.200s", buf);
+        if (fd >= 0) close(fd);
+        CHECK_EQ_U64(balance_of(w.cl, PAYER), MINTED);
+        CHECK_EQ_U64(balance_of(w.cl, MERCHANT), 0);
+        gt_free(sig);
+    }
+    world_close(&w);
     trm(home);
 }
 
@@ -802,5 +940,6 @@ int main(void) {
     if (gt_client_global_init(&err)) return 1;
     RUN(test_unknown_route_refused);
     RUN(test_node_x402);
+    RUN(test_stream_fails_midway);
     return gt_test_finish();
 }
