@@ -339,19 +339,28 @@ void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
 
 /* Submits p's payment (on its ledger, or on the chain, waited for) and
  * encodes its PAYMENT-RESPONSE into *hdr (gt_free). The caller makes sure
- * it is tried once (p->priced cleared first). */
+ * it is tried once (p->priced cleared first). The settlement is the last
+ * step that can fail: an error returned means nothing moved. On the ledger
+ * the receipt names the action's id, known before, so it is made first (a
+ * receipt that cannot be made, out of memory, refuses the settlement); on
+ * a chain it names the transaction, known only after, so one that cannot
+ * be made once the transfer is mined leaves *hdr NULL and returns 0: the
+ * answer paid for goes out without its receipt rather than be withheld. */
 static int settle_payment(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err) {
     uint8_t tx[32];
     int rc;
     *hdr = NULL;
     if (p->node) {
+        if ((rc = gt_x402_ledger_response(&p->req, &p->act, hdr, err))) return rc;
         if (!(rc = gt_x402_ledger_settle(p->node->ledger, &p->act, err))) gt_node_kick(p->node);
-        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, hdr, err);
     } else {
         pthread_mutex_lock(&x->mu);
         rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, err);
         pthread_mutex_unlock(&x->mu);
-        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, hdr, err);
+        gt_err herr;
+        if (!rc && gt_x402_response_header(&p->req, &p->auth, tx, hdr, &herr))
+            GT_WARN("node: x402 settled, but its PAYMENT-RESPONSE could not be made (%s): answered without it",
+                    herr.msg);
     }
     if (rc) {
         gt_free(*hdr);

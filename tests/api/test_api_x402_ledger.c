@@ -40,6 +40,7 @@
 #include "api/api_impl.h"
 #include "api/ext.h"
 #include "api/x402_ledger.h"
+#include "base/alloc.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
 
@@ -730,6 +731,40 @@ static void test_short_window(void) {
     held_env_end(&e);
 }
 
+/* Out of memory as an extension's paid answer is settled (every gt_
+ * allocation failing from the k-th on, k = 0, 1, ..., set as the route
+ * answers): the payment is settled and the answer delivered, or neither.
+ * The old node made the receipt (PAYMENT-RESPONSE) after the settlement,
+ * so with that allocation failing the payer was charged and answered 402. */
+static void test_settle_oom(void) {
+    held_env e;
+    if (held_env_start(&e)) return;
+    int whole = 0, mismatched = 0;
+    for (long k = 0; k < 2000 && !whole; k++) {
+        uint64_t nonce = nonce_of(e.cl, PAYER), bal = balance_of(e.cl, PAYER);
+        char *sig = forged(e.required, PAYER, MERCHANT, PRICE, nonce);
+        int fd = send_held(e.port, sig);
+        while (sem_wait(&H.entered) != 0) continue; /* the route runs */
+        gt_alloc_fail_after(k);
+        sem_post(&H.go);
+        size_t len = 0;
+        int eof = 0;
+        e.ans[0] = 0;
+        if (fd >= 0) tread_until(fd, e.ans, 65536, &len, NULL, 120000, &eof);
+        gt_alloc_fail_after(-1);
+        if (fd >= 0) close(fd);
+        int paid = balance_of(e.cl, PAYER) != bal;
+        int delivered = !strncmp(e.ans, "HTTP/1.1 200", 12) && strstr(e.ans, "an answer worth paying for");
+        whole = delivered && paid && strstr(e.ans, "PAYMENT-RESPONSE:") != NULL;
+        if (paid != delivered && mismatched++ < 3)
+            CHECK_MSG(0, "failing from allocation %ld: %s, %s: %.80s", k, paid ? "paid" : "not paid",
+                      delivered ? "answered" : "not answered", e.ans);
+        gt_free(sig);
+    }
+    CHECK_MSG(whole, "no k let the paid answer through");
+    held_env_end(&e);
+}
+
 int main(void) {
     gt_err err;
     if (gt_client_global_init(&err)) return 1;
@@ -737,5 +772,6 @@ int main(void) {
     RUN(test_paid_blob);
     RUN(test_reserved_in_flight);
     RUN(test_short_window);
+    RUN(test_settle_oom);
     return gt_test_finish();
 }
