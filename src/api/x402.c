@@ -271,7 +271,8 @@ static int chain_precheck(gt_api_x402 *x, const gt_api_x402_pay *p, gt_err *err)
 }
 
 /* Puts p's payment (its payer and nonce) among those in flight; GT_EEXIST
- * when another request holds it now, GT_ELIMIT when the table is full. */
+ * when another request holds it now, GT_ELIMIT when its payer has
+ * GT_API_X402_HELD_PER_PAYER in flight or the table is full. */
 static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     uint8_t *k = p->held_key;
     memset(k, 0, GT_API_X402_HELD_KEY);
@@ -282,12 +283,17 @@ static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
         memcpy(k, p->auth.from.b, 20);
         memcpy(k + 20, p->auth.nonce, 32);
     }
-    int rc = 0;
+    int rc = 0, of_payer = 0;
     pthread_mutex_lock(&x->held_mu);
-    for (int i = 0; !rc && i < x->n_held; i++)
+    for (int i = 0; !rc && i < x->n_held; i++) {
         if (!memcmp(x->held[i], k, GT_API_X402_HELD_KEY))
             rc = gt_err_set(err, GT_EEXIST, "this payment is being used by another request now: one payment pays "
                                             "for one request");
+        of_payer += !memcmp(x->held[i], k, 20);
+    }
+    if (!rc && of_payer >= GT_API_X402_HELD_PER_PAYER)
+        rc = gt_err_set(err, GT_ELIMIT, "this payer has %d payments in flight, the most one payer may have; retry "
+                        "when one has been answered", of_payer);
     /* Full, the payment is refused: let through unheld, a copy of it could
      * run its route beside it (on a chain nothing else stops that), one of
      * the two then withheld unpaid with its work done. */

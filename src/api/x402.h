@@ -72,6 +72,15 @@ typedef struct gt_api_x402 gt_api_x402; /* defined in x402.c */
 
 #define GT_API_X402_HELD_MAX 256 /* payments in flight at once; one more is refused (402) until one ends */
 #define GT_API_X402_HELD_KEY 52  /* a payment in flight: its payer (20 bytes) and nonce (32) */
+/* Payments of one payer in flight at once; one more is refused (402) until
+ * one ends. On a chain an authorization's nonce is random, and each is
+ * prechecked against the same balance, so one funded payer could hold
+ * every payment slot with requests it never lets finish (a model's queue,
+ * a stream it does not read); with this a payer holds 8 at most, and
+ * filling the table takes 32 funded payers. On the ledger a payer has one
+ * in flight anyway: its payments carry its consecutive nonces, and only
+ * the next one is taken. */
+#define GT_API_X402_HELD_PER_PAYER 8
 
 /* One request's payment, between the check and the settlement. */
 typedef struct gt_api_x402_pay {

@@ -6,6 +6,11 @@
  * budget and gets its tokens, the merchant paid on chain; a completion the
  * model refuses (a token id outside the vocabulary) is not charged; a price
  * over what is left of the budget is refused before anything is signed.
+ * One payer holds at most 8 payments in flight (random nonces: one funded
+ * payer could otherwise hold every one of the node's 256 payment slots with
+ * requests it never lets finish): its 9th is refused while another payer
+ * still gets in, and the slots of its requests that hang up while they wait
+ * are free again at once.
  * Skipped (exit 77) without anvil or the contracts. */
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +21,7 @@
 #include "agent/oai.h"
 #include "agent/pay.h"
 #include "api/ext.h"
+#include "api/x402.h"
 #include "chain/abi_decode.h"
 #include "chain/escrow.h"
 #include "chain/x402.h"
@@ -24,7 +30,7 @@
 #define PRICE 700
 #define MODEL "models/tiny-llama-q8_0.gguf"
 static gt_chain C;
-static gt_chain_account DEPLOYER, PAYER, FACILITATOR, MERCHANT;
+static gt_chain_account DEPLOYER, PAYER, FACILITATOR, MERCHANT, OTHER;
 static gt_addr TOKEN;
 
 /* The token balance of who. */
@@ -92,12 +98,137 @@ static void rent(const char *base) {
     gt_oai_free(o);
 }
 
+static const char *const LONG_STREAM =
+    "{\"model\":\"m\",\"prompt\":\"Hi\",\"max_tokens\":1500,\"stream\":true}";
+static const char *const SHORT = "{\"model\":\"m\",\"prompt\":\"Hi\",\"max_tokens\":4}";
+
+/* A raw POST /v1/completions of body (paid with sig unless NULL) on a
+ * connection with a small receive buffer: its socket. */
+static int send_raw(uint16_t port, const char *body, const char *sig) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rcvbuf = 2048;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        CHECK_MSG(0, "cannot connect to port %u", port);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    size_t cap = strlen(body) + (sig ? strlen(sig) : 0) + 256;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap, "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s%s%s\r\n%s", strlen(body), sig ? "PAYMENT-SIGNATURE: " : "",
+                     sig ? sig : "", sig ? "\r\n" : "", body);
+    CHECK(n > 0 && write(fd, req, (size_t)n) == n);
+    free(req);
+    return fd;
+}
+
+/* The answer's head on fd (read until its body begins, 60 s at most) into
+ * buf; its PAYMENT-REQUIRED value into req ("" when none). */
+static void read_head(int fd, char *buf, size_t cap, char req[GT_X402_HEADER_MAX + 1]) {
+    size_t len = 0;
+    buf[0] = req[0] = 0;
+    if (fd >= 0) tread_until(fd, buf, cap, &len, "\r\n\r\n", 60000, NULL);
+    const char *v = strstr(buf, "PAYMENT-REQUIRED:");
+    if (v) sscanf(v + 17, " %8192[^\r\n]", req);
+}
+
+/* p's PAYMENT-SIGNATURE for the node's offer (asked for unpaid). */
+static char *sign_for(uint16_t port, gt_agent_payer *p) {
+    char buf[16384], req[GT_X402_HEADER_MAX + 1], *sig = NULL;
+    gt_agent_paid paid;
+    gt_err err;
+    int fd = send_raw(port, SHORT, NULL);
+    read_head(fd, buf, sizeof buf, req);
+    if (fd >= 0) close(fd);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 402", 12) && req[0], "unpaid: %.80s", buf);
+    CHECK_MSG(gt_agent_pay_sign(p, req, &sig, &paid, &err) == 0, "%s", err.msg);
+    return sig;
+}
+
+/* The model's queue.<key> in the node's /health. */
+static long long queue_of(CURL *c, uint16_t port, const char *key) {
+    thttp h;
+    CHECK_EQ_INT((int)tget(c, port, "/health", &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    long long v = json_integer_value(json_object_get(json_object_get(json_object_get(j, "model"), "queue"), key));
+    json_decref(j);
+    thttp_free(&h);
+    return v;
+}
+
+/* Polls queue.<key> until it is want (bounded only to fail, not hang). */
+static void wait_queue_is(CURL *c, uint16_t port, const char *key, long long want) {
+    for (int i = 0; i < 6000 && queue_of(c, port, key) != want; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT((int)queue_of(c, port, key), (int)want);
+}
+
+/* A paid request of p (body) that waits: its socket, once the model has it
+ * queued (waiting reaches `waiting`). */
+static int paid_waiting(CURL *c, uint16_t port, gt_agent_payer *p, long long waiting) {
+    char *sig = sign_for(port, p);
+    int fd = sig ? send_raw(port, SHORT, sig) : -1;
+    wait_queue_is(c, port, "waiting", waiting);
+    gt_free(sig);
+    return fd;
+}
+
+/* One payer's payments in flight are bounded (GT_API_X402_HELD_PER_PAYER):
+ * the model's one slot held by the payer's stream it does not read, 7 more
+ * of its requests waiting, its 9th is refused (402) before the model sees
+ * it, while another payer's request still gets in; once 7 of its waiting
+ * requests hang up their slots are free at once, so it gets in again. The
+ * old node took them all (one funded payer could hold all 256 slots).
+ * Nothing is charged: every request breaks off or hangs up. */
+static void per_payer(uint16_t port) {
+    CURL *c = curl_easy_init();
+    gt_agent_payer ap = {.key = &PAYER.key, .budget = 100 * PRICE, .evm_chain_id = C.chain_id, .evm_asset = TOKEN};
+    gt_agent_payer op = {.key = &OTHER.key, .budget = 100 * PRICE, .evm_chain_id = C.chain_id, .evm_asset = TOKEN};
+    uint64_t p0 = balance(&PAYER.addr), o0 = balance(&OTHER.addr);
+    char buf[16384], req[GT_X402_HEADER_MAX + 1], why[256];
+    int fds[9], n = 0;
+    char *sig = sign_for(port, &ap);
+    fds[n] = sig ? send_raw(port, LONG_STREAM, sig) : -1;
+    read_head(fds[n++], buf, sizeof buf, req);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12), "the held stream: %.80s", buf);
+    gt_free(sig);
+    wait_queue_is(c, port, "running", 1);
+    while (n < GT_API_X402_HELD_PER_PAYER) fds[n] = paid_waiting(c, port, &ap, n), n++;
+    sig = sign_for(port, &ap);
+    int over = sig ? send_raw(port, SHORT, sig) : -1;
+    read_head(over, buf, sizeof buf, req);
+    gt_x402_refusal(req, why, sizeof why);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 402", 12), "the payer's 9th in flight: %.80s", buf);
+    CHECK_CONTAINS(why, "payments in flight");
+    if (over >= 0) close(over);
+    gt_free(sig);
+    CHECK_EQ_INT((int)queue_of(c, port, "waiting"), GT_API_X402_HELD_PER_PAYER - 1); /* never queued */
+    int other = paid_waiting(c, port, &op, GT_API_X402_HELD_PER_PAYER);
+    for (int i = 1; i < n; i++)
+        if (fds[i] >= 0) close(fds[i]); /* hang up while waiting */
+    wait_queue_is(c, port, "waiting", 1);
+    fds[1] = paid_waiting(c, port, &ap, 2); /* its slots were freed as the node saw the hang-ups */
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    if (other >= 0) close(other);
+    wait_queue_is(c, port, "waiting", 0);
+    wait_queue_is(c, port, "running", 0);
+    CHECK_EQ_U64(balance(&PAYER.addr), p0);
+    CHECK_EQ_U64(balance(&OTHER.addr), o0);
+    curl_easy_cleanup(c);
+}
+
 static void test_paid_inference(void) {
     char dir[64], base[64];
     const char *home = thome(dir);
     write_config(home);
     gt_serve_config sc = gt_serve_defaults();
-    sc.model_path = gt_fixture(MODEL), sc.model_id = "m";
+    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: per_payer */
+    sc.stream_lag_tokens = 4, sc.stream_idle_ms = 600000, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
     gt_serve *s = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_serve_open(&sc, &s, &err) == 0, "%s", err.msg);
@@ -110,6 +241,7 @@ static void test_paid_inference(void) {
     if (n) {
         snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", gt_node_port(n));
         rent(base);
+        per_payer(gt_node_port(n));
     }
     gt_node_stop(n);
     gt_serve_stop(s);
@@ -121,17 +253,21 @@ int main(void) {
     anvil_require(1);
     gt_err err;
     if (gt_client_global_init(&err) || anvil_start(&C)) return 1;
-    const char *seeds[] = {"serve x402 deployer", "serve x402 payer", "serve x402 facilitator", "serve x402 merchant"};
-    gt_chain_account *acct[] = {&DEPLOYER, &PAYER, &FACILITATOR, &MERCHANT};
-    for (int i = 0; i < 4; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
+    const char *seeds[] = {"serve x402 deployer", "serve x402 payer", "serve x402 facilitator", "serve x402 merchant",
+                           "serve x402 other"};
+    gt_chain_account *acct[] = {&DEPLOYER, &PAYER, &FACILITATOR, &MERCHANT, &OTHER};
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
     uint64_t gas;
     CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas), 0);
     gt_abi_val mint[] = {gt_abi_address(&PAYER.addr), gt_abi_uint(1000000)};
     gt_chain_receipt r = {0};
     CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint, 2, &r, NULL, NULL), 0);
     gt_chain_receipt_free(&r);
+    gt_abi_val mint_other[] = {gt_abi_address(&OTHER.addr), gt_abi_uint(1000000)};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint_other, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
     RUN(test_paid_inference);
-    for (int i = 0; i < 4; i++) gt_chain_account_wipe(acct[i]);
+    for (int i = 0; i < 5; i++) gt_chain_account_wipe(acct[i]);
     gt_chain_close(&C);
     return gt_test_finish();
 }
