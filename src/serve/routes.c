@@ -478,6 +478,8 @@ static const char *stream_finish(gen *g) {
  * (out of memory) leaves them out but still hands out the text paid for. */
 static int stream_end(gen *g, size_t mark) {
     char *hdr = NULL, why[GT_ERR_MSG_MAX];
+    /* A client gone by now (its reset seen) is not charged for a tail it will not get. */
+    if (g->conn && gt_serve_client_gone(&g->peer)) return -1;
     if (g->conn && gt_api_ext_settle(g->conn, &hdr, why, sizeof why)) {
         gt_serve_error e;
         g->out.len = mark; /* the text not paid for is not sent */

@@ -5,7 +5,9 @@
  * node and never reaches the model; a paid one is answered with
  * PAYMENT-RESPONSE naming the payment, which is in the ledger; a replayed
  * payment is refused (the ledger's used nonce) and serves nothing; a
- * streamed chat completion is paid before its first byte; a payer that
+ * streamed chat completion is paid at its normal end, its receipt in its
+ * last chunk ("payment_response"), and one that fails midway (cancelled
+ * for lag) or that its client breaks off is not charged; a payer that
  * tries to spend its payment's nonce while its paid stream waits for the
  * model is refused (the nonce is reserved for the payment: the old node
  * applied the transfer and withheld the stream, its work done for free),
