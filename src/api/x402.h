@@ -24,7 +24,10 @@
  * Settlements go one at a time (one facilitator nonce stream).
  *
  * Fail closed: money moves only for a 2xx answer, settled after its route
- * ran and before a byte of the answer leaves; an error, a refusal (429), a
+ * ran and before a byte of the answer leaves (a stream: at its normal end,
+ * below); the settlement is the last step that can fail, so a settled
+ * answer is always sent (its receipt left out only if it cannot be made
+ * after a chain's transfer); an error, a refusal (429), a
  * client gone (499), a route that outlasts its payment's window (the
  * settlement then finds it expired: a 402, the answer withheld) never takes
  * the client's money. A payment is never settled before its route: one
@@ -53,7 +56,10 @@
  * charged: its payment is released unsettled. The cost: a client that
  * hangs up before the end keeps the text it read unpaid (the "exact"
  * scheme has no partial price); settling at the first token, as the node
- * did, charged for streams that then failed. */
+ * did, charged for streams that then failed. Residual: a stream that
+ * outlasts its payment's window ends unpaid (the settlement finds it
+ * expired) with its text sent; one whose window closed before its first
+ * token is answered 402 instead (gt_api_x402_stream_begin). */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
