@@ -262,6 +262,19 @@ static enum MHD_Result ext_take(gt_req *r) {
     return MHD_YES;
 }
 
+/* The end of an extension's paid request (its body all in): its payment
+ * is taken now (gt_api_x402_take), not at its headers, so a body that
+ * trickles in holds no payment slot. 0 to hand the end to the extension;
+ * 1 when the node answered 402 instead (*ret set): the route never runs. */
+static int ext_pay_take(gt_req *r, enum MHD_Result *ret) {
+    if (!r->ext_pay || r->ext_pay->held || !r->ext_pay->priced) return 0;
+    gt_resp o = {0};
+    if (!gt_api_x402_take(r->node->x402, r->ext_pay, &o)) return 0;
+    *ret = send_resp(r, &o);
+    r->ext_status = r->status;
+    return 1;
+}
+
 /* An extension's route that x402.json prices: its payment is verified now,
  * before the extension sees a byte, and kept for gt_api_ext_respond; a
  * request without a valid one is answered 402 by the node (now when a body
@@ -272,8 +285,8 @@ static enum MHD_Result ext_pay_check(gt_req *r, const char *method, const char *
     gt_resp o = {0};
     gt_api_x402_pay *pay = gt_calloc(1, sizeof *pay);
     if (!pay) return MHD_NO;
-    if (!gt_api_x402_check(n->x402, r, method, pattern, pay, &o)) {
-        if (pay->priced) r->ext_pay = pay;
+    if (!gt_api_x402_check_headers(n->x402, r, method, pattern, pay, &o)) {
+        if (pay->priced) r->ext_pay = pay; /* taken once the request is whole (ext_pay_take) */
         else gt_free(pay);
         return ext_take(r);
     }
@@ -524,11 +537,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         enum MHD_Result ret = req_headers(r);
         if (!r->is_ext) return ret;
+        r->ext_first = 1; /* the headers' call, handed on below: not the end of the request */
     } else if (r->is_ext && *upload_data_size &&
                now_us() - r->start_us > (uint64_t)n->cfg.request_max_s * 1000000u) {
         r->cut = 1; /* the node's time limit on a whole request holds for the extension's too */
         return MHD_NO;
     }
+    enum MHD_Result ret = MHD_YES;
+    if (r->is_ext && !*upload_data_size && !r->ext_first && ext_pay_take(r, &ret)) return ret;
+    r->ext_first = 0;
     if (r->is_ext) return n->cfg.ext->on_request(n->cfg.ext->cls, conn, url, method, version, upload_data,
                                                  upload_data_size, &r->ext_ctx);
     if (*upload_data_size) {

@@ -397,8 +397,11 @@ static int window_check(gt_api_x402 *x, const gt_api_x402_pay *p, gt_err *err) {
                       (unsigned long long)bound, (unsigned long long)x->base.max_timeout_s);
 }
 
-int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
-                      gt_resp *o) {
+/* Checks r's payment for a priced route (gt_api_x402_check) without taking
+ * it: 0 to go on (p->priced: a verified payment waits for x402_take), 1
+ * with o the 402 to send. */
+static int x402_verify(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
+                       gt_resp *o) {
     /* Only what an unpriced request reads is cleared: p holds a whole action
      * (26 KB), and clearing it cost every request as much as routing it. */
     p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0;
@@ -422,11 +425,6 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
         if (!rc) /* a payment (gt_x402_ledger_verify checked its kind) or an authorization */
             p->valid_before = node ? p->act.f[gt_action_field(p->act.kind, "validBefore")].u64 : p->auth.valid_before;
         if (!rc) rc = window_check(x, p, &err);
-        if (!rc) rc = held_take(x, p, &err);
-        /* After the precheck (which reads a snapshot, maybe behind the
-         * writer's queue) and before the route: exact against everything
-         * queued before it. */
-        if (!rc && node && (rc = ledger_reserve(p, &err))) gt_api_x402_release(x, p);
         p->priced = !rc;
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         return 0;
@@ -434,14 +432,40 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
     return 0;
 }
 
+int gt_api_x402_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
+    if (!p || !p->priced || p->held) return 0;
+    gt_err err;
+    int rc = held_take(x, p, &err);
+    /* After the precheck (which reads a snapshot, maybe behind the
+     * writer's queue) and before the route: exact against everything
+     * queued before it. */
+    if (!rc && p->node && (rc = ledger_reserve(p, &err))) gt_api_x402_release(x, p);
+    if (!rc) return 0;
+    p->priced = 0;
+    answer_402(&p->req, p->node, err.msg, o);
+    return 1;
+}
+
+int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
+                      gt_resp *o) {
+    return x402_verify(x, r, method, pattern, p, o) || gt_api_x402_take(x, p, o);
+}
+
+int gt_api_x402_check_headers(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern,
+                              gt_api_x402_pay *p, gt_resp *o) {
+    return x402_verify(x, r, method, pattern, p, o);
+}
+
 /* gt_api_x402_settle_status without releasing the payment: only a 2xx
  * answer is settled, and only now, after its route (fail closed). */
 static int settle_held(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
     *hdr = NULL;
     if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
-    gt_err err;
+    gt_err err = {0};
     p->priced = 0; /* settled at most once, whatever happens */
-    if (!settle_payment(x, p, hdr, &err)) return 0;
+    /* Never taken (an answer before its request was whole): unsettled, a copy of it may be running. */
+    if (!p->held) gt_err_set(&err, GT_ESTATE, "the payment was not taken for this request before it was answered");
+    else if (!settle_payment(x, p, hdr, &err)) return 0;
     GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
     memset(o, 0, sizeof *o);
     answer_402(&p->req, p->node, err.msg, o);
@@ -468,7 +492,9 @@ int gt_api_x402_settle_end(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_er
     int rc = 0;
     if (p && p->priced) {
         p->priced = 0; /* settled at most once, whatever happens */
-        if ((rc = settle_payment(x, p, hdr, err))) GT_WARN("node: x402 settlement of a stream failed: %s", err->msg);
+        rc = p->held ? settle_payment(x, p, hdr, err)
+                     : gt_err_set(err, GT_ESTATE, "the payment was not taken for this request");
+        if (rc) GT_WARN("node: x402 settlement of a stream failed: %s", err->msg);
     }
     gt_api_x402_release(x, p);
     return rc;

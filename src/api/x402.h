@@ -120,6 +120,18 @@ void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
  * ever settled here. */
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o);
+/* gt_api_x402_check in two steps, for an extension's request (api/ext.h),
+ * whose body comes after its headers: check_headers verifies the payment
+ * from the headers (0 to go on, p->priced whether a verified payment
+ * waits; 1 with o the 402), and take, once the request is whole, puts it
+ * among the payments in flight and reserves its nonce (0 to run the route;
+ * 1 with o the 402, the payment released). Taken at the headers, a payment
+ * held its slot while its body trickled in (up to the node's request_max_s,
+ * 120 s): 256 funded payers sending slow bodies kept every honest payment
+ * out. A payment never taken is never settled. */
+int gt_api_x402_check_headers(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern,
+                              gt_api_x402_pay *p, gt_resp *o);
+int gt_api_x402_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
 /* After the handler, for a priced request: settles a 2xx answer and adds
  * PAYMENT-RESPONSE, or replaces o with a 402; any other answer is sent
  * as it is, nothing charged. */

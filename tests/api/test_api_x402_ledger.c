@@ -423,7 +423,7 @@ typedef struct held_route {
     int status;
 } held_route;
 static held_route H;
-static const gt_route held_routes[] = {{"GET", "/v1/held", 0}};
+static const gt_route held_routes[] = {{"GET", "/v1/held", 0}, {"POST", "/v1/held", 0}};
 
 /* The extension's request callback: headers, then the end, where it waits. */
 static enum MHD_Result held_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -459,7 +459,7 @@ static int held_completed(void *cls, void **con_cls, enum MHD_RequestTermination
  * extension's blocking handlers need). */
 static gt_node *held_node(const char *home) {
     static gt_api_ext ext;
-    ext = (gt_api_ext){.routes = held_routes, .n_routes = 1, .cls = &H, .on_request = held_request,
+    ext = (gt_api_ext){.routes = held_routes, .n_routes = 2, .cls = &H, .on_request = held_request,
                        .on_completed = held_completed};
     gt_node_config c;
     gt_node_config_default(&c);
@@ -536,7 +536,7 @@ typedef struct held_env {
 static int held_env_start(held_env *e) {
     memset(e, 0, sizeof *e);
     e->home = thome(dir);
-    write_config_route(e->home, "GET /v1/held", "");
+    write_config_route(e->home, "GET /v1/held\": \"700\", \"POST /v1/held", ""); /* both priced */
     CHECK_EQ_INT(sem_init(&H.entered, 0, 0), 0);
     CHECK_EQ_INT(sem_init(&H.go, 0, 0), 0);
     H.status = 200;
@@ -765,6 +765,50 @@ static void test_settle_oom(void) {
     held_env_end(&e);
 }
 
+/* A paid POST whose body trickles in holds no payment slot: its payment is
+ * taken once the request is whole. The same payment sent meanwhile on a
+ * whole request runs its route and is paid; the slow one, once its body is
+ * in, finds the nonce used: 402, its route never run. The old node took the
+ * payment at the headers, so the whole request was refused ("being used by
+ * another request") while the slow body held it: 256 funded payers sending
+ * slow bodies kept every other payment out for up to request_max_s. */
+static void test_slow_body(void) {
+    held_env e;
+    if (held_env_start(&e)) return;
+    char why[256];
+    char *sig = forged(e.required, PAYER, MERCHANT, PRICE, 0);
+    int slow = tconnect(e.port);
+    CHECK(slow >= 0);
+    size_t cap = strlen(sig) + 256;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap, "POST /v1/held HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "PAYMENT-SIGNATURE: %s\r\nContent-Length: 10\r\n\r\nabc", sig);
+    CHECK(slow >= 0 && n > 0 && write(slow, req, (size_t)n) == n); /* 3 bytes of 10: the body trickles */
+    free(req);
+    struct timespec ts = {0, 300 * 1000 * 1000}; /* the node has its headers (only for the old node to show) */
+    nanosleep(&ts, NULL);
+    int fd = send_held(e.port, sig);
+    int entered = 0;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000 && !(entered = sem_trywait(&H.entered) == 0); i++) nanosleep(&tick, NULL);
+    CHECK_MSG(entered, "the whole request's route did not run");
+    if (entered) sem_post(&H.go);
+    read_answer(fd, e.ans, 65536, why);
+    CHECK_MSG(!strncmp(e.ans, "HTTP/1.1 200", 12) && strstr(e.ans, "PAYMENT-RESPONSE:"),
+              "the whole request: %.200s (%s)", e.ans, why);
+    CHECK_EQ_U64(balance_of(e.cl, PAYER), MINTED - PRICE);
+    sem_post(&H.go); /* a route that runs anyway answers at once */
+    CHECK(slow >= 0 && write(slow, "defghij", 7) == 7);
+    read_answer(slow, e.ans, 65536, why);
+    CHECK_MSG(!strncmp(e.ans, "HTTP/1.1 402", 12), "the slow request: %.200s", e.ans);
+    CHECK_CONTAINS(why, "nonce");
+    CHECK_MSG(sem_trywait(&H.entered) != 0, "the slow request's route ran");
+    CHECK_EQ_INT(sem_trywait(&H.go), 0);
+    CHECK_EQ_U64(balance_of(e.cl, PAYER), MINTED - PRICE);
+    gt_free(sig);
+    held_env_end(&e);
+}
+
 int main(void) {
     gt_err err;
     if (gt_client_global_init(&err)) return 1;
@@ -773,5 +817,6 @@ int main(void) {
     RUN(test_reserved_in_flight);
     RUN(test_short_window);
     RUN(test_settle_oom);
+    RUN(test_slow_body);
     return gt_test_finish();
 }
