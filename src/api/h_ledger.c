@@ -494,9 +494,12 @@ static json_t *height_json(uint64_t h) {
  * be disputed, format13Height, the first whose dataset_publish rows are
  * bounded by the samples its task paid for, format14Height, the first
  * whose pairwise rounds weigh a contributor only through the nullifiers it
- * recorded, and format15Height, the first whose pairwise rounds count an
+ * recorded, format15Height, the first whose pairwise rounds count an
  * issuer's leave only when made before endS and whose paid slots record
- * points only in the epoch they were paid in or the next (each null when
+ * points only in the epoch they were paid in or the next, and
+ * format16Height, the first whose left issuers withdraw only once the
+ * rounds they still weigh in are finalized and whose paid slots credit
+ * their points to the epoch of their payment (each null when
  * never: an older ledger read as it is), which agents read to seal their
  * votes and hold their co-signs. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
@@ -540,7 +543,7 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
     json_t *seed_j = json_pack("{s:I,s:I,s:s,s:s}", "segmentBlocks", (json_int_t)GT_SEED_CHAIN_BLOCKS, "height",
                                (json_int_t)head.height, "seed", seed, "anchor", anchor);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
                            "chainId",
                            (json_int_t)g->chain_id, "genesisHash", salt, "authority", auth, "unbondingBlocks",
                            (json_int_t)g->unbonding_blocks, "genesisTime", (json_int_t)g->time_s, "windows",
@@ -550,5 +553,5 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
                            "format11Height", height_json(g->format11_height), "format12Height",
                            height_json(g->format12_height), "format13Height", height_json(g->format13_height),
                            "format14Height", height_json(g->format14_height), "format15Height",
-                           height_json(g->format15_height)));
+                           height_json(g->format15_height), "format16Height", height_json(g->format16_height)));
 }

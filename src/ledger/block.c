@@ -36,20 +36,21 @@ const gt_ledger_module *gt_ledger_module_at(int i) { return i >= 0 && i < n_modu
 /* Feeds the heights where format 9's and 10's rules start into the block's
  * state commitment, in every block from format 10's height on, from format
  * 11's height on format 11's too, from format 12's format 12's, from
- * format 13's format 13's, from format 14's format 14's, and from format
- * 15's format 15's. They
+ * format 13's format 13's, from format 14's format 14's, from format 15's
+ * format 15's, and from format 16's format 16's. They
  * live in meta, under no hash, and decide how a replay judges the blocks
  * around them: committed here, a height moved under a ledger changes the
  * replayed state root of the first block at or after format10_height (a
- * height moved: the bytes differ; format10_height to format15_height
+ * height moved: the bytes differ; format10_height to format16_height
  * moved: the block they start in, or the bytes' length, differs), so
  * `ledger verify` refuses it. Blocks before format 10's height commit
  * nothing of it, blocks before format 11's the two heights only, blocks
  * before format 12's three, before format 13's four, before format 14's
- * five and before format 15's six, as they were made. */
+ * five, before format 15's six and before format 16's seven, as they were
+ * made. */
 static void commit_rule_heights(gt_tx *tx) {
     if (tx->height < tx->format10_height) return;
-    uint8_t buf[5 + 56] = {'r', 'u', 'l', 'e', 's'};
+    uint8_t buf[5 + 64] = {'r', 'u', 'l', 'e', 's'};
     for (int i = 0; i < 8; i++) {
         buf[5 + i] = (uint8_t)(tx->format9_height >> (56 - 8 * i));
         buf[13 + i] = (uint8_t)(tx->format10_height >> (56 - 8 * i));
@@ -58,12 +59,14 @@ static void commit_rule_heights(gt_tx *tx) {
         buf[37 + i] = (uint8_t)(tx->format13_height >> (56 - 8 * i));
         buf[45 + i] = (uint8_t)(tx->format14_height >> (56 - 8 * i));
         buf[53 + i] = (uint8_t)(tx->format15_height >> (56 - 8 * i));
+        buf[61 + i] = (uint8_t)(tx->format16_height >> (56 - 8 * i));
     }
     size_t n = tx->height < tx->format11_height   ? 5 + 16
                : tx->height < tx->format12_height ? 5 + 24
                : tx->height < tx->format13_height ? 5 + 32
                : tx->height < tx->format14_height ? 5 + 40
                : tx->height < tx->format15_height ? 5 + 48
+               : tx->height < tx->format16_height ? 5 + 56
                                                   : sizeof buf;
     gt_keccak_update(&tx->diff, buf, n);
 }

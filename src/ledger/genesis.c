@@ -80,6 +80,7 @@ static int put_genesis_meta(sqlite3 *db, const gt_genesis *g, const gt_windows *
         {"format13_height", 0}, /* and format 13's */
         {"format14_height", 0}, /* and format 14's */
         {"format15_height", 0}, /* and format 15's */
+        {"format16_height", 0}, /* and format 16's */
     };
     int rc;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -130,7 +131,7 @@ fail:
 }
 
 /* The first height under format `format`'s rules (gt_genesis.format9_height,
- * format10_height to format15_height; meta key `key`) of a store of `version`: from meta for
+ * format10_height to format16_height; meta key `key`) of a store of `version`: from meta for
  * that format on (0, or the block after the head when a writer upgraded it),
  * none (UINT64_MAX) for an older store, opened read-only as it is. */
 static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, const char *key, uint64_t *out,
@@ -201,7 +202,8 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
         (rc = load_format_height(l, version, 12, "format12_height", &g->format12_height, err)) ||
         (rc = load_format_height(l, version, 13, "format13_height", &g->format13_height, err)) ||
         (rc = load_format_height(l, version, 14, "format14_height", &g->format14_height, err)) ||
-        (rc = load_format_height(l, version, 15, "format15_height", &g->format15_height, err)))
+        (rc = load_format_height(l, version, 15, "format15_height", &g->format15_height, err)) ||
+        (rc = load_format_height(l, version, 16, "format16_height", &g->format16_height, err)))
         return rc;
     return windows_check(&g->windows, "the ledger's stored ", err);
 }

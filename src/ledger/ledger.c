@@ -86,7 +86,7 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
 }
 
 /* Records in meta that the rules of each format newer than `version` (9
- * to 15: gt_genesis.format9_height to format15_height) start at the block
+ * to 16: gt_genesis.format9_height to format16_height) start at the block
  * after the head: the blocks before were made under the
  * older rules, which a replay must apply to them. A store keeps the heights
  * of the formats it already had. Inside the upgrade's transaction. */
@@ -104,14 +104,15 @@ static int put_format_heights(sqlite3 *db, uint64_t version, gt_err *err) {
     if (!rc && version < 12) rc = gt_ledger_meta_put_u64(db, "format12_height", (uint64_t)head + 1, err);
     if (!rc && version < 13) rc = gt_ledger_meta_put_u64(db, "format13_height", (uint64_t)head + 1, err);
     if (!rc && version < 14) rc = gt_ledger_meta_put_u64(db, "format14_height", (uint64_t)head + 1, err);
-    return rc ? rc : gt_ledger_meta_put_u64(db, "format15_height", (uint64_t)head + 1, err);
+    if (!rc && version < 15) rc = gt_ledger_meta_put_u64(db, "format15_height", (uint64_t)head + 1, err);
+    return rc ? rc : gt_ledger_meta_put_u64(db, "format16_height", (uint64_t)head + 1, err);
 }
 
 /* Moves a store of an older format (GT_LEDGER_FORMAT_OLDEST on) to this
  * one (a writer's open, after gt_ledger_create_schema made what this format
  * adds, the market's indexes of name keys among it): the id index's runs
  * (ids_upgrade_sql, format 6 only), each module's upgrade_sql, the heights
- * format 9's to 15's rules start at and the new version in meta, one
+ * format 9's to 16's rules start at and the new version in meta, one
  * transaction.
  * A store of any other version is left for gt_ledger_load_genesis to refuse. */
 static int upgrade_format(gt_ledger *l, gt_err *err) {
@@ -498,7 +499,8 @@ int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), v
                 .authority = l->g.authority, .format9_height = l->g.format9_height,
                 .format10_height = l->g.format10_height, .format11_height = l->g.format11_height,
                 .format12_height = l->g.format12_height, .format13_height = l->g.format13_height,
-                .format14_height = l->g.format14_height, .format15_height = l->g.format15_height};
+                .format14_height = l->g.format14_height, .format15_height = l->g.format15_height,
+                .format16_height = l->g.format16_height};
     memcpy(tx.seed, l->head.seed, 32);
     if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */
     int rc = fn(arg, &tx, err);

@@ -133,6 +133,16 @@ typedef struct gt_genesis {
      * heights the same when it came from before them); UINT64_MAX for an
      * older store opened read-only. */
     uint64_t format15_height;
+    /* The same for format 16's rules: an issuer that left withdraws its
+     * bond only once every round whose window ended before its leave (where
+     * its attestations still count, format 15) is finalized
+     * (fund/fund_human.c), and a slot paid from format 15 on credits its
+     * points to the epoch it was paid in, whenever recorded before that
+     * epoch's close (fund/fund_points.c); every block from it commits the eight heights
+     * (ledger/block.c). 0 for a ledger created at format 16; the block
+     * after the head for one a writer's open upgraded; UINT64_MAX for an
+     * older store opened read-only. */
+    uint64_t format16_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

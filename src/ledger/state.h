@@ -79,6 +79,8 @@ typedef struct gt_tx {
     uint64_t format14_height;
     /* The same for format 15's rule (ledger.h: gt_genesis.format15_height). */
     uint64_t format15_height;
+    /* The same for format 16's rules (ledger.h: gt_genesis.format16_height). */
+    uint64_t format16_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -231,7 +231,8 @@ static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_
                 .authority = r->g->authority, .format9_height = r->g->format9_height,
                 .format10_height = r->g->format10_height, .format11_height = r->g->format11_height,
                 .format12_height = r->g->format12_height, .format13_height = r->g->format13_height,
-                .format14_height = r->g->format14_height, .format15_height = r->g->format15_height};
+                .format14_height = r->g->format14_height, .format15_height = r->g->format15_height,
+                .format16_height = r->g->format16_height};
     memcpy(tx.prev_hash, prev->hash, 32);
     memcpy(tx.seed, sb->seed, 32);   /* the seed of the market's panel draws */
     if (sqlite3_exec(r->mem, "BEGIN", NULL, NULL, NULL)) return gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));

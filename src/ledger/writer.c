@@ -380,7 +380,7 @@ static int build_block(gt_ledger *l, gt_ledger_pending *list) {
                 .format9_height = l->g.format9_height, .format10_height = l->g.format10_height,
                 .format11_height = l->g.format11_height, .format12_height = l->g.format12_height,
                 .format13_height = l->g.format13_height, .format14_height = l->g.format14_height,
-                .format15_height = l->g.format15_height};
+                .format15_height = l->g.format15_height, .format16_height = l->g.format16_height};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
     memcpy(tx.prev_hash, l->head.hash, 32);

@@ -119,6 +119,7 @@ static void test_submit_and_read(void) {
     CHECK_CONTAINS(h.body, "\"format13Height\":0");
     CHECK_CONTAINS(h.body, "\"format14Height\":0");
     CHECK_CONTAINS(h.body, "\"format15Height\":0");
+    CHECK_CONTAINS(h.body, "\"format16Height\":0");
     thttp_free(&h);
     /* a batch: two transfers, the second over the balance: per-action results */
     gt_action b[2];

@@ -126,8 +126,8 @@ static void put_be64(uint8_t *p, uint64_t v) {
  * account rows ‖ supply)), every integer big-endian whatever the host (the
  * rules' heights, "rules" ‖ format9_height ‖ format10_height ‖
  * format11_height ‖ format12_height ‖ format13_height ‖ format14_height ‖
- * format15_height, all 0 on a ledger made at format 15, open every block
- * from format 15's height). */
+ * format15_height ‖ format16_height, all 0 on a ledger made at format 16,
+ * open every block from format 16's height). */
 static void test_unstake_commitment_is_big_endian(void) {
     char dir[64];
     gt_ledger *l = staked_ledger(dir);
@@ -139,7 +139,7 @@ static void test_unstake_commitment_is_big_endian(void) {
     CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
     gt_ledger_head(l, &head, NULL);
     uint64_t release = head.height + 2;
-    uint8_t all[61 + 36 + 60 + 8] = {'r', 'u', 'l', 'e', 's'}, *diff = all + 61; /* seven heights, all 0 */
+    uint8_t all[69 + 36 + 60 + 8] = {'r', 'u', 'l', 'e', 's'}, *diff = all + 69; /* eight heights, all 0 */
     memcpy(diff, A[1].b, 20);
     put_be64(diff + 20, 4 * UNIT);
     put_be64(diff + 28, release);

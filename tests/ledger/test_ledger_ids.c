@@ -39,12 +39,12 @@ static gt_ledger *fresh_at(int older) {
     gt_ledger *l = NULL;
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
-    /* Blocks made as an older format made them: format 9's to 15's rules
+    /* Blocks made as an older format made them: format 9's to 16's rules
      * (and, from format 10, the commitment to their heights) far ahead. */
     if (older)
         CHECK_EQ_INT(tledger_exec(path, "UPDATE meta SET value=1000000 WHERE key IN ('format9_height',"
                                         "'format10_height','format11_height','format12_height','format13_height',"
-                                        "'format14_height','format15_height')"),
+                                        "'format14_height','format15_height','format16_height')"),
                      0);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     DOM = *gt_ledger_domain(l);

@@ -520,7 +520,7 @@ static void expect_verify_refuses(const char *what, const char *verify_says) {
     restore();
 }
 
-/* The heights where format 9's to 15's rules start sit in meta; from
+/* The heights where format 9's to 16's rules start sit in meta; from
  * format 10's height every block's state root commits to them (format 11's
  * to 15's from their own heights), so moving one under the ledger makes
  * the replay's roots differ (this ledger was made at format 15: all are 0
@@ -556,6 +556,10 @@ static void test_rule_heights_moved(void) {
      * only the six older heights. */
     edit("UPDATE meta SET value = 2 WHERE key = 'format15_height'");
     expect_verify_refuses("format15_height 2", "block 1: replayed state root");
+    /* format16_height moved up: block 1 committed it, its replay commits
+     * only the seven older heights. */
+    edit("UPDATE meta SET value = 2 WHERE key = 'format16_height'");
+    expect_verify_refuses("format16_height 2", "block 1: replayed state root");
     /* Both moved together past the head: blocks 1-4 replay without them. */
     edit("UPDATE meta SET value = 9 WHERE key IN ('format9_height', 'format10_height')");
     expect_verify_refuses("both 9", "block 1: replayed state root");

@@ -127,17 +127,18 @@ static long long raw_int(const char *sql) {
 #define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
 
 /* A writer's ledger at path whose blocks are made as format `older` (8 to
- * 14) made them: the heights of the formats after it put far ahead before
+ * 15) made them: the heights of the formats after it put far ahead before
  * the first block, so no block commits the rules' heights (from format 10
  * on every block's state root does) nor runs the newer rules. */
 static gt_ledger *fresh_as_older(int older) {
-    assert(older >= 8 && older <= 14);
+    assert(older >= 8 && older <= 15);
     gt_ledger *l = fresh();
     gt_ledger_close(l);
     static const char *const keys[] = {"format9_height", "format10_height", "format11_height", "format12_height",
-                                       "format13_height", "format14_height", "format15_height"};
+                                       "format13_height", "format14_height", "format15_height",
+                                       "format16_height"};
     char sql[160];
-    for (int f = older + 1; f <= 15; f++) {
+    for (int f = older + 1; f <= 16; f++) {
         snprintf(sql, sizeof sql, "UPDATE meta SET value=1000000 WHERE key='%s'", keys[f - 9]);
         raw_exec(sql);
     }
@@ -195,6 +196,7 @@ static void test_format7_backfilled(void) {
 #define SQL_FORMAT13_HEIGHT "SELECT value FROM meta WHERE key='format13_height'"
 #define SQL_FORMAT14_HEIGHT "SELECT value FROM meta WHERE key='format14_height'"
 #define SQL_FORMAT15_HEIGHT "SELECT value FROM meta WHERE key='format15_height'"
+#define SQL_FORMAT16_HEIGHT "SELECT value FROM meta WHERE key='format16_height'"
 
 /* Sets meta's format9_height on the store at path. */
 static void set_format9_height(long long height) {
@@ -231,7 +233,7 @@ static void test_format8_upgraded(void) {
     gt_ledger_close(l);
     raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec;"
              "DELETE FROM meta WHERE key IN ('format9_height','format10_height','format11_height',"
-             "'format12_height','format13_height','format14_height','format15_height');"
+             "'format12_height','format13_height','format14_height','format15_height','format16_height');"
              " UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
@@ -243,6 +245,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format15_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
@@ -264,6 +267,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
@@ -323,6 +327,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format15_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 9);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), -1);
@@ -337,6 +342,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
@@ -403,6 +409,7 @@ static void test_format10_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     upgraded_tail(l, &before, "format11_height");
 }
 
@@ -439,6 +446,7 @@ static void test_format11_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     upgraded_tail(l, &before, "format12_height");
 }
 
@@ -465,6 +473,7 @@ static void test_format12_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format15_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 12);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), -1);
@@ -476,6 +485,7 @@ static void test_format12_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     upgraded_tail(l, &before, "format13_height");
 }
 
@@ -500,6 +510,7 @@ static void test_format13_upgraded(void) {
     CHECK_EQ_U64(gt_ledger_genesis(l)->format13_height, 0);
     CHECK(gt_ledger_genesis(l)->format14_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format15_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 13);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), -1);
@@ -510,6 +521,7 @@ static void test_format13_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format14_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     upgraded_tail(l, &before, "format14_height");
 }
 
@@ -532,6 +544,7 @@ static void test_format14_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format14_height, 0);
     CHECK(gt_ledger_genesis(l)->format15_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 14);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT15_HEIGHT), -1);
@@ -540,7 +553,39 @@ static void test_format14_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT14_HEIGHT), 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT15_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format15_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
     upgraded_tail(l, &before, "format15_height");
+}
+
+/* A ledger as format 15 left it (no format16_height; the older heights 0,
+ * as for one created at format 15, so its blocks commit seven heights):
+ * read as it is with no format 16 height (read-only, and by `ledger
+ * verify`); a writer's open makes it format 16, format 16's rules from the
+ * block after its head, the older heights kept, no block touched; the
+ * blocks after it commit format 16's height too and the whole log replays,
+ * but not once format 16's height is moved under a block that committed
+ * it. A fresh ledger says 0. On format 15's code this does not build (no
+ * format16_height field). */
+static void test_format15_upgraded(void) {
+    gt_ledger *l = fresh();
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format16_height, 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT16_HEIGHT), 0);
+    gt_ledger_close(l);
+    gt_block before;
+    as_left_by(15, &before);
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format15_height, 0);
+    CHECK(gt_ledger_genesis(l)->format16_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 15);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT16_HEIGHT), -1);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT15_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT16_HEIGHT), (int)before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format16_height == before.height + 1);
+    upgraded_tail(l, &before, "format16_height");
 }
 
 /* mk_name_key as a damaged or foreign binary might compute it: one key for
@@ -583,6 +628,7 @@ int main(void) {
     RUN(test_format12_upgraded);
     RUN(test_format13_upgraded);
     RUN(test_format14_upgraded);
+    RUN(test_format15_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }

@@ -1472,8 +1472,8 @@ int main(void) {
     sqlite3 *mdb;
     CHECK_EQ_INT(sqlite3_open(path, &mdb), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height',"
-                              "'format12_height','format13_height','format14_height','format15_height')", NULL,
-                              NULL, NULL),
+                              "'format12_height','format13_height','format14_height','format15_height',"
+                              "'format16_height')", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(mdb);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);
