@@ -16,7 +16,9 @@
  *    standing when it is read, not when the attestation was made), but the
  *    bond stays in its lock for the ledger's unbonding period, where a
  *    proven duplicate pair (fund_sybil.c) still burns it; only then does
- *    human_issuer_withdraw give the remainder back. A bond slashed under the
+ *    human_issuer_withdraw give the remainder back -- from format 16 only
+ *    once every pairwise round whose window ended before the leave (where
+ *    its attestations still count) is finalized. A bond slashed under the
  *    minimum stops every attestation of the issuer counting until it
  *    registers again, which tops the bond up from its stake.
  *  - Attestations expire (expiresS, at most GT_FUND_ATTEST_MAX_S ahead) and
@@ -135,7 +137,46 @@ static int leave_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     return tx->height >= tx->format15_height ? leave_time(c, a, err) : 0;
 }
 
-/* Gives a left issuer's bond back once its release height is reached. */
+/* Format 16's rule: refuses the withdrawal of issuer's bond while a
+ * pairwise round whose window ended at or before its leave (fd_issuer_left:
+ * format 15 keeps its attestations counting there) is not finalized. Why:
+ * a leave in the gap between a round's endS and its finalize kept the
+ * subjects' weight (format 15), but a withdrawal then emptied the bond and
+ * finalize weighed the issuer's subjects 0 (issuer_good reads the bond):
+ * the gap attack by leaving again, one unbonding period later, and the
+ * round counted the word of an issuer with nothing at stake
+ * (test_fund_attacks test_withdraw_in_gap). Anyone may finalize a round
+ * whose window is over, the issuer too, so the bond is never held for
+ * good. A leave before format 15 (no time) counts everywhere: no round. */
+static int check_rounds_settled(gt_tx *tx, const gt_addr *issuer, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db,
+                             "SELECT r.id, r.end_s FROM fd_issuer_left l JOIN fd_rounds r ON r.status=? AND r.rule=?"
+                             " AND r.end_s<=l.left_s WHERE l.addr=? ORDER BY r.end_s, r.id LIMIT 1",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int(q, 1, GT_FUND_ROUND_OPEN);
+    sqlite3_bind_int(q, 2, GT_FUND_PAIRWISE);
+    sqlite3_bind_blob(q, 3, issuer->b, 20, SQLITE_STATIC);
+    uint8_t id[32];
+    uint64_t end_s = 0;
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW && !(rc = gt_row_blob(q, 0, id, 32, "fd_rounds", err)))
+        rc = gt_row_amount(q, 1, &end_s, "fd_rounds", err);
+    else if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = gt_err_set(err, GT_EDB, "reading rounds: %s", sqlite3_errmsg(tx->db));
+    sqlite3_finalize(q);
+    if (rc || s != SQLITE_ROW) return rc;
+    char h[19];
+    return gt_err_set(err, GT_ESTATE,
+                      "round %s… ended (endS %llu) before this issuer left and is not finalized: its attestations"
+                      " still count there, so its bond stays at stake until the round is finalized (anyone may"
+                      " finalize it)",
+                      gt_fund_short(id, h), (unsigned long long)end_s);
+}
+
+/* Gives a left issuer's bond back once its release height is reached (from
+ * format 16 and once the rounds it still weighs in are finalized). */
 static int withdraw_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     fd_issuer is;
@@ -149,6 +190,7 @@ static int withdraw_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           "the bond stays locked (and slashable for proven duplicates) until block %llu; this is"
                           " block %llu",
                           (unsigned long long)is.release_height, (unsigned long long)tx->height);
+    if (tx->height >= tx->format16_height && (rc = check_rounds_settled(tx, &a->from, err))) return rc;
     gt_fund_issuer_bond_id(&a->from, id);
     if (is.bond && (rc = gt_state_release(tx, id, &a->from, is.bond, err))) return rc;
     sqlite3_stmt *q;

@@ -6,7 +6,8 @@
  * unit, recycled contributions past INT64_MAX (each closed by a rule of
  * ledger format 14, and each also run on a ledger whose format 14 starts far
  * ahead, where the old rule still holds and replays), an issuer's leave in
- * the same gap (closed by format 15's rule, run the same way); the limit
+ * the same gap (closed by format 15's rule, run the same way) and its
+ * withdrawal there one unbonding period later (format 16's); the limit
  * refusals' messages and fund-label-escrow (fixed); and the attacks that
  * held (test_held). The three holes once left open here (printed by OPEN(),
  * failing only under GT_FUND_ATTACKS_STRICT=1) are plain CHECKs since
@@ -59,7 +60,7 @@ static gt_ledger *format_at(gt_ledger *l, int format, unsigned long long at) {
     sqlite3 *db;
     char sql[96];
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    for (int f = format; f <= 15; f++) {
+    for (int f = format; f <= 16; f++) {
         snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format%d_height'", at, f);
         CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
         CHECK_EQ_INT(sqlite3_changes(db), 1);
@@ -318,7 +319,8 @@ static void format13_store_upgrade(void) {
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=13 WHERE key='version';"
-                                  "DELETE FROM meta WHERE key IN ('format14_height','format15_height');"
+                                  "DELETE FROM meta WHERE key IN ('format14_height','format15_height',"
+                                  "'format16_height');"
                                   "DROP TABLE fd_epoch_funds; DROP TABLE fd_issuer_left; DROP TABLE mk_slot_paid;",
                               NULL, NULL, NULL),
                  SQLITE_OK);
@@ -520,7 +522,7 @@ static void format14_store_upgrade(void) {
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=14 WHERE key='version';"
-                                  "DELETE FROM meta WHERE key='format15_height';"
+                                  "DELETE FROM meta WHERE key IN ('format15_height','format16_height');"
                                   "DROP TABLE fd_issuer_left; DROP TABLE mk_slot_paid;",
                               NULL, NULL, NULL),
                  SQLITE_OK);
@@ -553,6 +555,59 @@ static void test_leave_in_gap(void) {
     skew = 0;
     leave_in_gap_on(world_on(format_at(fresh(), 15, 1000000)), 0); /* the rule before format 15 */
     format14_store_upgrade();
+}
+
+/* The gap attack by leaving, one unbonding period later: as above, V2
+ * (project 1's backers' only issuer) leaves after round r's window, which
+ * format 15 lets keep V2's word; then, before anyone finalizes r, V2
+ * withdraws its bond (the ledger's unbonding period has passed) and r's
+ * finalize reads V2's bond, now empty, and weighs its subjects 0: project
+ * 1's match 500000 -> 0 again, and the round counted the word of an
+ * issuer with nothing at stake. From format 16 the withdrawal is refused
+ * while r, whose window ended before the leave, is not finalized; once it
+ * is, it is taken (the bond was never held for good). A round whose window
+ * the leave falls inside (longer: V2's leave counts there) does not hold
+ * it. On a ledger whose format 16 starts far ahead the old rule holds and
+ * replays. */
+static void withdraw_in_gap_on(gt_ledger *l, int format16) {
+    uint64_t until = now_of(l) + 100000;
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "human_issuer_register", "{\"name\":\"v2\"}"), 0);
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(attest(l, i < 2 ? V1 : V2, X0 + i, names[i], until), 0);
+    uint8_t r[32], longer[32];
+    round_open(l, GT_FUND_PAIRWISE, TOKEN, 10 * TOKEN, 1000, r);
+    round_open(l, GT_FUND_PAIRWISE, TOKEN, 10 * TOKEN, 2000, longer);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 4; i++) CHECK_EQ_INT(give(l, X0 + i, k ? longer : r, i / 2, TOKEN), 0);
+    skew += 1010;
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "human_issuer_leave", "{}"), 0);
+    for (uint64_t i = 0; i < gt_ledger_genesis(l)->unbonding_blocks; i++) /* to the bond's release height */
+        CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "transfer", "{\"to\":\"%s\",\"amount\":1}", ad(BOB)), 0);
+    uint64_t before = bal(l, V2);
+    gt_result res;
+    int rc = fa(l, V2, NULL, &res, "human_issuer_withdraw", "{}");
+    fprintf(stderr, "  V2 withdraws before round r (ended before its leave) is finalized: %d %s\n", rc,
+            rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, format16 ? GT_ESTATE : 0);
+    if (rc) CHECK_CONTAINS(res.msg, "its bond stays at stake until the round is finalized");
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), 0);
+    fprintf(stderr, "  round r: project 0's match %llu, project 1's %llu (honest: 500000 each)\n",
+            (unsigned long long)match_of(l, r, 0), (unsigned long long)match_of(l, r, 1));
+    CHECK_EQ_U64(match_of(l, r, 1), format16 ? 500000 : 0); /* old rule: the emptied bond took it */
+    CHECK_EQ_U64(match_of(l, r, 0), format16 ? 500000 : 1000000);
+    if (format16) CHECK_EQ_INT(fa(l, V2, NULL, NULL, "human_issuer_withdraw", "{}"), 0); /* r is settled */
+    CHECK_EQ_U64(bal(l, V2) - before, GT_FUND_ISSUER_MIN_STAKE);
+    skew += 1000;
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(longer)), 0);
+    CHECK_EQ_U64(match_of(l, longer, 1), 0);
+    done(l);
+}
+static void test_withdraw_in_gap(void) {
+    skew = 0;
+    withdraw_in_gap_on(world(), 1);
+    skew = 0;
+    withdraw_in_gap_on(world_on(format_at(fresh(), 16, 1000000)), 0); /* the rule before format 16 */
 }
 
 /* Points kept for a richer epoch: a worker's points go to the epoch of the
@@ -901,6 +956,7 @@ int main(void) {
     RUN(test_revoke_in_gap);
     RUN(test_reweight_in_gap);
     RUN(test_leave_in_gap);
+    RUN(test_withdraw_in_gap);
     RUN(test_points_kept);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
