@@ -12,6 +12,9 @@
  *    From format 15 a slot paid from format 15 on is recorded only in the
  *    epoch it was paid in or the next (check_paid_epoch): before, a worker
  *    kept its paid slots for whichever later epoch paid best per point.
+ *    From format 16 such a slot's points go to the epoch it was paid in
+ *    whenever they are recorded, until that epoch is closed (paid_epoch):
+ *    the worker chooses no epoch at all.
  *  - airdrop_fund(epoch, amount): escrows the epoch's pool from the sender,
  *    before the epoch ends (so the pool is known before the last points are).
  *    Before format 14 one funder per epoch, who may add to it: anyone could
@@ -107,7 +110,7 @@ static int add_points(sqlite3 *db, uint64_t epoch, const gt_addr *who, uint64_t 
                !sqlite3_column_int(q, 1);
     sqlite3_finalize(q);
     if (full)
-        return gt_err_set(err, GT_ELIMIT, "epoch %llu already has %u accounts with points: record in the next",
+        return gt_err_set(err, GT_ELIMIT, "epoch %llu already has %u accounts with points, the most its airdrop holds",
                           (unsigned long long)epoch, GT_FUND_EPOCH_MAX_ACCOUNTS);
     rc = gt_fund_prepare(db,
                          "INSERT INTO fd_points VALUES(?,?,?) ON CONFLICT(epoch, account)"
@@ -184,8 +187,8 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
     if (given == GT_FUND_POINTS_PER_PAYER)
         return gt_err_set(err, GT_ELIMIT,
                           "the task's poster %s has paid for its %llu points of epoch %llu (one person's budget "
-                          "an epoch): record this slot's in a later epoch (from ledger format 15 no later than"
-                          " the epoch after the one it was paid in)",
+                          "an epoch); a slot's points go to the epoch it was paid in (before ledger format 16 a"
+                          " later epoch could take them)",
                           gt_fund_addr(&ref->poster, who), (unsigned long long)GT_FUND_POINTS_PER_PAYER,
                           (unsigned long long)epoch);
     if (*pts > GT_FUND_POINTS_PER_PAYER - given) *pts = GT_FUND_POINTS_PER_PAYER - given;
@@ -204,6 +207,23 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
     return 0;
 }
 
+/* The block time the slot was paid at (the market's mk_slot_paid, written
+ * for slots paid from format 15 on): *found 0 for one paid before. */
+static int paid_time(gt_tx *tx, const uint8_t task[32], uint64_t slot, int *found, uint64_t *paid_s, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db, "SELECT paid_s FROM mk_slot_paid WHERE task=? AND slot=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)slot);
+    *paid_s = 0;
+    *found = sqlite3_step(q) == SQLITE_ROW;
+    if (*found) rc = gt_row_amount(q, 0, paid_s, "mk_slot_paid", err);
+    sqlite3_finalize(q);
+    if (!rc && *paid_s > tx->time_s)
+        rc = gt_err_set(err, GT_EDB, "damaged row in table mk_slot_paid: paid after this block");
+    return rc;
+}
+
 /* Format 15's rule: a slot paid from format 15 on (its block time in the
  * market's mk_slot_paid) records its points only in the epoch it was paid
  * in or the next (one paid in an epoch's last block still has a day).
@@ -212,23 +232,42 @@ static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch
  * the points recorded are public), diluting that epoch's own earners with
  * work of any age. A slot paid before format 15 has no time: any epoch. */
 static int check_paid_epoch(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t epoch, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_fund_prepare(tx->db, "SELECT paid_s FROM mk_slot_paid WHERE task=? AND slot=?", &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)slot);
     uint64_t paid_s = 0;
-    int found = sqlite3_step(q) == SQLITE_ROW;
-    if (found) rc = gt_row_amount(q, 0, &paid_s, "mk_slot_paid", err);
-    sqlite3_finalize(q);
+    int found = 0, rc = paid_time(tx, task, slot, &found, &paid_s, err);
     if (rc || !found) return rc;
     uint64_t paid = gt_fund_epoch_of(paid_s);
-    if (paid_s > tx->time_s) return gt_err_set(err, GT_EDB, "damaged row in table mk_slot_paid: paid after this block");
     if (epoch <= paid + 1) return 0;
     return gt_err_set(err, GT_ESTATE,
                       "this slot was paid in epoch %llu: its points are recorded in that epoch or the next (%llu),"
                       " not in epoch %llu",
                       (unsigned long long)paid, (unsigned long long)(paid + 1), (unsigned long long)epoch);
+}
+
+/* Format 16's rule: a slot paid from format 15 on credits its points to the
+ * epoch it was paid in (*epoch), whenever it is recorded, and is refused
+ * once that epoch is closed (its tree is drawn). Why: format 15 still let
+ * the worker choose between the epoch it was paid in and the next (record
+ * then or wait a day), and take whichever paid more per point once both
+ * pools and most of their points were public (test_fund_attacks
+ * test_points_epoch_fixed). A slot paid before format 15 has no time: the
+ * epoch of the recording block, as before. */
+static int paid_epoch(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t *epoch, gt_err *err) {
+    uint64_t paid_s = 0;
+    int found = 0, rc = paid_time(tx, task, slot, &found, &paid_s, err);
+    if (rc || !found) return rc;
+    *epoch = gt_fund_epoch_of(paid_s);
+    assert(*epoch <= gt_fund_epoch_of(tx->time_s));
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "SELECT status FROM fd_epochs WHERE epoch=?", &q, err))) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)*epoch);
+    int status = GT_FUND_EPOCH_FUNDED;
+    if (sqlite3_step(q) == SQLITE_ROW) rc = gt_row_int(q, 0, &status, "fd_epochs", err);
+    sqlite3_finalize(q);
+    if (rc || status == GT_FUND_EPOCH_FUNDED) return rc;
+    return gt_err_set(err, GT_ESTATE,
+                      "this slot was paid in epoch %llu, which is closed: a slot's points go to the epoch it was paid"
+                      " in (ledger format 16) and are recorded before that epoch's airdrop is closed",
+                      (unsigned long long)*epoch);
 }
 
 static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
@@ -252,7 +291,8 @@ static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
         rc = gt_err_set(err, GT_EEXIST, "this slot's points were already recorded in epoch %lld",
                         (long long)sqlite3_column_int64(q, 0));
     sqlite3_finalize(q);
-    if (!rc && tx->height >= tx->format15_height) rc = check_paid_epoch(tx, task, slot, epoch, err);
+    if (!rc && tx->height >= tx->format16_height) rc = paid_epoch(tx, task, slot, &epoch, err);
+    else if (!rc && tx->height >= tx->format15_height) rc = check_paid_epoch(tx, task, slot, epoch, err);
     if (rc || (rc = slot_points(tx->db, task, slot, &ref, &pts, err))) return rc;
     assert(pts <= ref.bounty);
     if (pts == 0) return gt_err_set(err, GT_EINVAL, "the slot was paid nothing: no points");

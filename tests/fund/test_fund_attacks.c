@@ -615,11 +615,14 @@ static void test_withdraw_in_gap(void) {
  * and recorded them in whichever later epoch paid the most per point (its
  * pool is funded before it ends, the points recorded are public), diluting
  * that epoch's earners with work of any age. From format 15 a slot paid
- * from then on is recorded only in the epoch it was paid in or the next.
- * The world's two slots are paid in epoch e; BOB records task_c's in e+1
- * (taken under both rules), CAROL keeps task_b's for e+2, where ALICE put
- * 50 tokens: refused from format 15, taken (the whole pool) before. */
-static void points_kept_on(gt_ledger *l, int format15) {
+ * from then on is recorded only in the epoch it was paid in or the next;
+ * from format 16 its points go to the epoch it was paid in, whenever
+ * recorded. The world's two slots are paid in epoch e; BOB records
+ * task_c's in e+1 (taken under every rule), CAROL keeps task_b's for e+2,
+ * where ALICE put 50 tokens: refused under format 15, taken into e+2 (the
+ * whole pool) under format 14, taken into e under format 16 (e+2's pool
+ * untouched). */
+static void points_kept_on(gt_ledger *l, int format) {
     uint64_t e = gt_fund_epoch_of(now_of(l));
     CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
     CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* the posters hold a proof of human */
@@ -632,7 +635,7 @@ static void points_kept_on(gt_ledger *l, int format15) {
     int rc = fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b));
     fprintf(stderr, "  a slot paid in epoch %llu recorded in epoch %llu: %d %s\n", (unsigned long long)e,
             (unsigned long long)(e + 2), rc, rc ? res.msg : "(taken)");
-    CHECK_EQ_INT(rc, format15 ? GT_ESTATE : 0);
+    CHECK_EQ_INT(rc, format == 15 ? GT_ESTATE : 0);
     if (rc) CHECK_CONTAINS(res.msg, "its points are recorded in that epoch or the next");
     next_block_at(l, (e + 3) * GT_FUND_EPOCH_S);
     uint64_t before = bal(l, CAROL), back = bal(l, ALICE);
@@ -641,17 +644,75 @@ static void points_kept_on(gt_ledger *l, int format15) {
     fprintf(stderr, "  epoch %llu's 50-token pool: CAROL's claim %s, back to ALICE %llu\n",
             (unsigned long long)(e + 2), c ? json_string_value(json_object_get(c, "amount")) : "none",
             (unsigned long long)(bal(l, ALICE) - back));
-    CHECK(format15 ? c == NULL : c != NULL);
-    CHECK_EQ_U64(bal(l, ALICE) - back, format15 ? 50 * TOKEN : 0);
+    CHECK(format == 14 ? c != NULL : c == NULL);
+    CHECK_EQ_U64(bal(l, ALICE) - back, format == 14 ? 0 : 50 * TOKEN);
     json_decref(c);
     CHECK_EQ_U64(bal(l, CAROL), before);
     done(l);
 }
 static void test_points_kept(void) {
     skew = 0;
-    points_kept_on(world(), 1);
+    points_kept_on(world(), 16);
     skew = 0;
-    points_kept_on(world_on(format_at(fresh(), 15, 1000000)), 0); /* the rule before format 15 */
+    points_kept_on(world_on(format_at(fresh(), 16, 1000000)), 15); /* format 15's rule */
+    skew = 0;
+    points_kept_on(world_on(format_at(fresh(), 15, 1000000)), 14); /* the rule before format 15 */
+}
+
+/* The epoch of the slot points_record pays: the recording block's before
+ * format 16, so format 15 still let a worker choose between the epoch it
+ * was paid in and the next (record at once or wait a day) once both pools
+ * and most of their points were public. The world's two slots are paid in
+ * epoch e; ALICE funds e with 1 token and e+1 with 50. In e+1 BOB records
+ * task_c's, e is closed, CAROL records task_b's. From format 16 BOB's
+ * points go to e (the 1-token pool, which the close pays him) and CAROL's
+ * are refused: e, the epoch her slot was paid in, is closed; e+1 has no
+ * points and its 50 tokens go back to ALICE. Under format 15's rule both
+ * took e+1 instead: e's pool went back and the two shared e+1's 50. */
+static void points_epoch_fixed_on(gt_ledger *l, int format16) {
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* the posters hold a proof of human */
+    CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + 1, 50 * TOKEN),
+                 0);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    gt_result res;
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), GT_EEXIST);
+    char want[64];
+    snprintf(want, sizeof want, "recorded in epoch %llu", (unsigned long long)(format16 ? e : e + 1));
+    fprintf(stderr, "  BOB's slot, paid in epoch %llu, recorded in epoch %llu: %s\n", (unsigned long long)e,
+            (unsigned long long)(e + 1), res.msg);
+    CHECK_CONTAINS(res.msg, want);
+    uint64_t bob = bal(l, BOB), carol = bal(l, CAROL), back = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    int rc = fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b));
+    fprintf(stderr, "  CAROL's slot, paid in epoch %llu, recorded after its close: %d %s\n", (unsigned long long)e,
+            rc, rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, format16 ? GT_ESTATE : 0);
+    if (rc) CHECK_CONTAINS(res.msg, "which is closed");
+    json_t *b = claim_view(l, e, BOB);
+    CHECK(format16 ? b != NULL : b == NULL); /* e's pool: BOB's under format 16, back to ALICE before */
+    json_decref(b);
+    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 1), 0);
+    json_t *c = claim_view(l, e + 1, CAROL);
+    fprintf(stderr, "  epoch %llu's 50-token pool: CAROL's claim %s, back to ALICE %llu\n", (unsigned long long)(e + 1),
+            c ? json_string_value(json_object_get(c, "amount")) : "none", (unsigned long long)(bal(l, ALICE) - back));
+    CHECK(format16 ? c == NULL : c != NULL);
+    json_decref(c);
+    CHECK_EQ_U64(bal(l, ALICE) - back, format16 ? 50 * TOKEN : TOKEN);
+    CHECK_EQ_U64(bal(l, BOB), bob); /* claims are not paid until claimed */
+    CHECK_EQ_U64(bal(l, CAROL), carol);
+    done(l);
+}
+static void test_points_epoch_fixed(void) {
+    skew = 0;
+    points_epoch_fixed_on(world(), 1);
+    skew = 0;
+    points_epoch_fixed_on(world_on(format_at(fresh(), 16, 1000000)), 0); /* format 15's rule */
 }
 
 /* Contributions are paid to the project's owner at once, so the same tokens
@@ -958,6 +1019,7 @@ int main(void) {
     RUN(test_leave_in_gap);
     RUN(test_withdraw_in_gap);
     RUN(test_points_kept);
+    RUN(test_points_epoch_fixed);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
     RUN(test_limit_messages);

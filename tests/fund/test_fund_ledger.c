@@ -785,7 +785,8 @@ static long long slot_points_of(gt_ledger *l, const uint8_t task[32]) {
  * under the same person by the issuer) earns it nothing; one person's paid
  * work gives at most GT_FUND_POINTS_PER_PAYER an epoch, the slot that
  * crosses it cut, the next refused; a second address of the same person
- * cannot pay for more in that epoch; the next epoch has a fresh budget. */
+ * cannot pay for more in that epoch; the next epoch has a fresh budget for
+ * the work paid in it (a slot's points go to the epoch it was paid in). */
 static void test_points_payers(void) {
     gt_ledger *l = world();
     gt_result res;
@@ -823,10 +824,15 @@ static void test_points_payers(void) {
     CHECK_EQ_INT(record(l, CAROL, t[4], &res), GT_EPERM);
     CHECK_CONTAINS(res.msg, "one person pays for points from one address an epoch");
     CHECK_EQ_INT(gt_fund_epoch_of(now_of(l)), (long long)e); /* all of it within one epoch */
-    /* the next epoch: ALICE's budget is whole again */
+    /* the next epoch: ALICE's budget is whole again for the work paid in
+     * it; t[3], paid in e, still counts against e's (from ledger format 16
+     * a slot's points go to the epoch it was paid in) */
     skew += (e + 1) * GT_FUND_EPOCH_S - now_of(l) + 10;
-    CHECK_EQ_INT(record(l, CAROL, t[3], NULL), 0);
-    CHECK_EQ_INT(slot_points_of(l, t[3]), (long long)TOKEN);
+    CHECK_EQ_INT(record(l, CAROL, t[3], &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "a slot's points go to the epoch it was paid in");
+    paid_slot(l, ALICE, CAROL, TOKEN, "work-5", t[5]);
+    CHECK_EQ_INT(record(l, CAROL, t[5], NULL), 0);
+    CHECK_EQ_INT(slot_points_of(l, t[5]), (long long)TOKEN);
     audit_ok(l);
     done(l);
 }
