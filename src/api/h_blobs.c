@@ -26,6 +26,7 @@
 #include "base/alloc.h"
 #include "base/amount.h"
 #include "base/limits.h"
+#include "base/log.h"
 #include "crypto/addr.h"
 #include "store/permit.h"
 #include "store/quota.h"
@@ -235,24 +236,41 @@ void gt_blob_upload_abort(gt_req *r) {
     known_count(r, 0);
 }
 
+/* Moves the store's count of uploaded bytes (blob_used): up by add, down
+ * by gone (what a blob leaving the store had been charged). */
+static void store_count(gt_node *n, uint64_t add, uint64_t gone) {
+    pthread_mutex_lock(&n->blob_mu);
+    n->blob_used = n->blob_used > gone ? n->blob_used - gone : 0;
+    n->blob_used = n->blob_used > UINT64_MAX - add ? UINT64_MAX : n->blob_used + add;
+    pthread_mutex_unlock(&n->blob_mu);
+}
+
 /* gt_blob_writer_commit's admit: charges the quota for a new blob, checking
- * it again under the store's lock (two uploads of one account may race). */
+ * it again under the store's lock (two uploads of one account may race),
+ * and gives a blob's charge back when its copy is set aside as damaged.
+ * Why the give-back: the next uploader of those bytes stores them as new
+ * and is charged, while the first kept paying for a blob the store no
+ * longer held -- the usages (and the store's cap) counted it twice
+ * (test_api_limits test_set_aside_uncharged). */
 static int charge_quota(void *arg, const uint8_t hash[32], uint64_t size, int is_new, gt_err *err) {
     gt_req *r = arg;
-    (void)hash;
+    uint64_t gone = 0, used;
     assert(!r->upload); /* commit owns the writer now */
-    if (!is_new) return 0;
-    uint64_t used;
+    if (is_new == GT_BLOB_SET_ASIDE) {
+        int rc = gt_blob_usage_release(r->node->blob_dir, hash, &gone, err);
+        if (rc) GT_WARN("blob store: giving back a blob's charge: %s", err->msg);
+        store_count(r->node, 0, gone);
+        return rc;
+    }
+    if (is_new != GT_BLOB_NEW) return 0;
     int rc = gt_blob_usage(r->node->blob_dir, &r->uploader, &used, err);
     if (rc) return rc;
     uint64_t quota = r->node->cfg.blob_quota_bytes;
     if (used > quota || size > quota - used)
         return gt_err_set(err, GT_ELIMIT, "%llu more bytes would pass the uploader's quota of %llu bytes",
                           (unsigned long long)size, (unsigned long long)quota);
-    if ((rc = gt_blob_usage_add(r->node->blob_dir, &r->uploader, size, err))) return rc;
-    pthread_mutex_lock(&r->node->blob_mu); /* the store's count; its reservation goes back after the commit */
-    r->node->blob_used = r->node->blob_used > UINT64_MAX - size ? UINT64_MAX : r->node->blob_used + size;
-    pthread_mutex_unlock(&r->node->blob_mu);
+    if ((rc = gt_blob_usage_charge(r->node->blob_dir, &r->uploader, hash, size, &gone, err))) return rc;
+    store_count(r->node, size, gone); /* its reservation goes back after the commit */
     return 0;
 }
 

@@ -198,7 +198,8 @@ static int same_file(int fd, const char *path) {
 /* commit_known's answer for a copy found damaged: under the store's lock,
  * sets it aside unless a commit replaced it meanwhile (a whole copy then:
  * every commit checked its bytes, so nothing is wrong any more). */
-static int damaged(gt_blob_writer *w, const char *canon, const char *path, int f, const gt_err *why, gt_err *err) {
+static int damaged(gt_blob_writer *w, const uint8_t hash[32], const char *canon, const char *path, int f,
+                   const gt_err *why, gt_blob_admit_fn admit, void *arg, gt_err *err) {
     pthread_mutex_lock(&commit_mu);
     int rc = 0, e = 0;
     if (!same_file(f, path))
@@ -211,6 +212,8 @@ static int damaged(gt_blob_writer *w, const char *canon, const char *path, int f
         rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
                         "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
                         why->msg);
+    gt_err ignored = {0}; /* the copy is out either way: what it was charged goes back now (test_set_aside_uncharged) */
+    if (!e && rc == GT_ESTATE && admit) (void)admit(arg, hash, w->size, GT_BLOB_SET_ASIDE, &ignored);
     pthread_mutex_unlock(&commit_mu);
     return rc;
 }
@@ -220,8 +223,10 @@ static int damaged(gt_blob_writer *w, const char *canon, const char *path, int f
  * (up to 16 MiB: every other commit would wait for it); only a copy found
  * damaged takes the lock, to be set aside (damaged). A damaged or missing
  * copy cannot be replaced from bytes that were not kept, so the uploader is
- * told to send it again, which stores it as a new blob. */
-static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_err *err) {
+ * told to send it again, which stores it as a new blob; admit hears of a
+ * copy set aside (GT_BLOB_SET_ASIDE), to give back what it was charged. */
+static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_blob_admit_fn admit, void *arg,
+                        gt_err *err) {
     char canon[GT_BLOB_ID_BYTES];
     gt_blob_id_format(hash, canon);
     int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
@@ -232,7 +237,7 @@ static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *p
     else if (check_fd(f, path, hash, &size, &why) != GT_EINVAL) /* 0, or not read through: not found damaged */
         rc = why.code ? gt_err_set(err, why.code, "checking the node's copy of blob %s: %s", canon, why.msg) : 0;
     else
-        rc = damaged(w, canon, path, f, &why, err);
+        rc = damaged(w, hash, canon, path, f, &why, admit, arg, err);
     if (f >= 0) close(f);
     return rc;
 }
@@ -245,7 +250,7 @@ int gt_blob_writer_commit(gt_blob_writer *w, gt_blob_admit_fn admit, void *arg, 
     int rc = writer_check(w, hash, err);
     if (!rc && w->fd < 0) { /* a known blob's writer: nothing to store, nothing new to charge */
         rc = blob_path(w->dir, hash, sub, sizeof sub, path, sizeof path, err);
-        if (!rc) rc = commit_known(w, hash, path, err);
+        if (!rc) rc = commit_known(w, hash, path, admit, arg, err);
         if (!rc) gt_blob_id_format(hash, id_out);
         if (!rc && is_new) *is_new = 0;
         gt_blob_writer_abort(w);
@@ -259,7 +264,7 @@ int gt_blob_writer_commit(gt_blob_writer *w, gt_blob_admit_fn admit, void *arg, 
     }
     pthread_mutex_lock(&commit_mu);
     int fresh = !gt_file_exists(path);
-    if (admit) rc = admit(arg, hash, w->written, fresh, err);
+    if (admit) rc = admit(arg, hash, w->written, fresh ? GT_BLOB_NEW : GT_BLOB_KNOWN, err);
     /* An existing copy is replaced by the same bytes: that repairs a damaged one. */
     if (!rc && rename(w->tmp, path) != 0)
         rc = gt_err_set(err, GT_EIO, "cannot move the blob into %s: %s", path, strerror(errno));

@@ -5,6 +5,7 @@
  *   HOME/blobs/ab/cdef...   (the hex hash split after two characters)
  *   HOME/blobs/tmp/         (uploads in progress; emptied at node start)
  *   HOME/blobs/usage/       (bytes stored per uploading account, quota.h)
+ *   HOME/blobs/charges/     (which account each uploaded blob was charged to, quota.h)
  * A blob is written through a writer that streams it to a temp file while
  * hashing it, and renames it into place only when it is complete and hashes
  * to what was promised, so a cut or lying upload leaves nothing behind and no
@@ -60,10 +61,17 @@ int gt_blob_stored_size(const char *dir, const uint8_t hash[32], uint64_t *size)
 /* ---- Streaming writes. */
 typedef struct gt_blob_writer gt_blob_writer;
 
-/* Called by gt_blob_writer_commit under the store's lock, after the bytes
- * were checked and before the blob is renamed into place: is_new says
- * whether the blob was absent. A non-zero return refuses the blob (nothing
- * is stored) and is returned by commit. Used to charge a quota exactly once. */
+/* What gt_blob_writer_commit tells its admit: the blob was there
+ * (GT_BLOB_KNOWN) or absent (GT_BLOB_NEW) before this commit, or the
+ * store's copy of a known blob's writer was found damaged and set aside
+ * (GT_BLOB_SET_ASIDE: its bytes left the store; size is the blob's). */
+enum { GT_BLOB_KNOWN = 0, GT_BLOB_NEW = 1, GT_BLOB_SET_ASIDE = 2 };
+/* Called by gt_blob_writer_commit under the store's lock: for KNOWN and
+ * NEW after the bytes were checked and before the blob is renamed into
+ * place, where a non-zero return refuses the blob (nothing is stored) and
+ * is returned by commit; for SET_ASIDE once the copy is out of the store
+ * (commit fails either way: the upload's bytes were not kept). Used to
+ * charge a quota exactly once and to give it back when the bytes go. */
 typedef int (*gt_blob_admit_fn)(void *arg, const uint8_t hash[32], uint64_t size, int is_new, gt_err *err);
 
 /* Opens a temp file under dir/tmp for one blob of exactly `size` bytes

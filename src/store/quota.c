@@ -1,10 +1,12 @@
 /* quota.c: bytes stored per account (see quota.h). */
 #include "store/quota.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
@@ -72,14 +74,86 @@ int gt_blob_usage(const char *dir, const gt_addr *account, uint64_t *bytes, gt_e
     return rc ? gt_err_set(err, GT_EINVAL, "blob usage file %s is damaged: expected a decimal byte count", path) : 0;
 }
 
+/* Writes `bytes` as the account's usage. */
+static int usage_put(const char *dir, const gt_addr *account, uint64_t bytes, gt_err *err) {
+    char sub[4200], path[4300], line[GT_BLOB_USAGE_FILE_MAX];
+    int rc = usage_path(dir, account, sub, sizeof sub, path, sizeof path, err);
+    if (rc) return rc;
+    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)bytes);
+    assert(n > 0 && (size_t)n < sizeof line);
+    if ((rc = gt_mkdir_p(sub, 0755, err))) return rc;
+    return gt_file_write_atomic(path, line, (size_t)n, 0644, err);
+}
+
 int gt_blob_usage_add(const char *dir, const gt_addr *account, uint64_t bytes, gt_err *err) {
     uint64_t used;
     int rc = gt_blob_usage(dir, account, &used, err);
     if (rc) return rc;
     if (used > UINT64_MAX - bytes) return gt_err_set(err, GT_EOVERFLOW, "blob usage overflows");
-    char sub[4200], path[4300], line[GT_BLOB_USAGE_FILE_MAX];
-    if ((rc = usage_path(dir, account, sub, sizeof sub, path, sizeof path, err))) return rc;
-    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)(used + bytes));
+    return usage_put(dir, account, used + bytes, err);
+}
+
+/* dir/charges/<hex of hash> into path, dir/charges into sub. */
+static int charge_path(const char *dir, const uint8_t hash[32], char *sub, size_t sub_cap, char *path, size_t cap,
+                       gt_err *err) {
+    char hex[65];
+    gt_hex_encode(hash, 32, hex);
+    int n1 = snprintf(sub, sub_cap, "%s/charges", dir);
+    int n2 = snprintf(path, cap, "%s/charges/%s", dir, hex);
+    if (n1 < 0 || (size_t)n1 >= sub_cap || n2 < 0 || (size_t)n2 >= cap)
+        return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    return 0;
+}
+
+/* Reads the charge kept at path: *found 0 when none, else its account and
+ * bytes. A file not of the form "<40 hex> <decimal>" is GT_EINVAL. */
+static int charge_read(const char *path, int *found, gt_addr *account, uint64_t *bytes, gt_err *err) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *found = 0;
+    int rc = gt_file_read(path, 40 + 1 + GT_BLOB_USAGE_FILE_MAX, &data, &len, err);
+    if (rc == GT_ENOTFOUND) return gt_err_clear(err), 0;
+    if (rc) return rc;
+    char *s = (char *)data;
+    if (len && s[len - 1] == '\n') s[--len] = 0;
+    int ok = len > 41 && s[40] == ' ' && !memchr(s, 0, len);
+    if (ok) s[40] = 0;
+    ok = ok && !gt_hex_decode(s, account->b, 20, "charge account", NULL) &&
+         !gt_parse_u64(s + 41, path, 0, UINT64_MAX, bytes, NULL);
+    gt_free(data);
+    if (!ok) return gt_err_set(err, GT_EINVAL, "blob charge file %s is damaged: expected \"<40 hex> <bytes>\"", path);
+    *found = 1;
+    return 0;
+}
+
+int gt_blob_usage_release(const char *dir, const uint8_t hash[32], uint64_t *released, gt_err *err) {
+    char sub[4200], path[4300];
+    gt_addr who;
+    uint64_t bytes = 0, used = 0;
+    int found = 0;
+    *released = 0;
+    int rc = charge_path(dir, hash, sub, sizeof sub, path, sizeof path, err);
+    if (!rc) rc = charge_read(path, &found, &who, &bytes, err);
+    if (rc || !found) return rc;
+    if ((rc = gt_blob_usage(dir, &who, &used, err))) return rc;
+    /* a usage under its charge was edited by hand: it goes to 0, never below */
+    if ((rc = usage_put(dir, &who, used > bytes ? used - bytes : 0, err))) return rc;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return gt_err_set(err, GT_EIO, "cannot remove %s: %s", path, strerror(errno));
+    *released = bytes;
+    return 0;
+}
+
+int gt_blob_usage_charge(const char *dir, const gt_addr *account, const uint8_t hash[32], uint64_t size,
+                         uint64_t *released, gt_err *err) {
+    char sub[4200], path[4300], line[40 + 2 + GT_BLOB_USAGE_FILE_MAX], hex[41];
+    int rc = gt_blob_usage_release(dir, hash, released, err);
+    if (!rc) rc = gt_blob_usage_add(dir, account, size, err);
+    if (!rc) rc = charge_path(dir, hash, sub, sizeof sub, path, sizeof path, err);
+    if (rc) return rc;
+    gt_hex_encode(account->b, 20, hex);
+    int n = snprintf(line, sizeof line, "%s %llu\n", hex, (unsigned long long)size);
+    assert(n > 0 && (size_t)n < sizeof line);
     if ((rc = gt_mkdir_p(sub, 0755, err))) return rc;
     return gt_file_write_atomic(path, line, (size_t)n, 0644, err);
 }

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <ctype.h>
 
 #include "../test.h"
 #include "api_util.h"
@@ -507,6 +508,115 @@ static void test_known_reupload_holds_nothing(void) {
     thttp_free(&h);
     CHECK(stored_whole(a, sizeof a));
     curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Bytes of the blobs the store holds: the files in its two-hex-digit folders. */
+static uint64_t stored_bytes(void) {
+    char path[256], file[1024];
+    snprintf(path, sizeof path, "%s/blobs", dir);
+    DIR *d = opendir(path);
+    uint64_t sum = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strlen(e->d_name) != 2 || !isxdigit((unsigned char)e->d_name[0])) continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        DIR *s = opendir(file);
+        struct dirent *f;
+        struct stat st;
+        while (s && (f = readdir(s))) {
+            snprintf(file, sizeof file, "%s/%s/%s", path, e->d_name, f->d_name);
+            if (f->d_name[0] != '.' && !stat(file, &st) && S_ISREG(st.st_mode)) sum += (uint64_t)st.st_size;
+        }
+        if (s) closedir(s);
+    }
+    if (d) closedir(d);
+    return sum;
+}
+
+/* Account k's usage, the sum of every account's and the node's count. */
+static uint64_t usage_of(int k) {
+    char blobs[128];
+    gt_key key;
+    gt_addr who;
+    uint64_t used = UINT64_MAX;
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    tkey(k, &key, &who);
+    CHECK_EQ_INT(gt_blob_usage(blobs, &who, &used, NULL), 0);
+    return used;
+}
+static void usage_exact(gt_node *n, uint64_t want) {
+    char blobs[128];
+    uint64_t total = UINT64_MAX;
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    CHECK_EQ_INT(gt_blob_usage_total(blobs, &total, NULL), 0);
+    pthread_mutex_lock(&n->blob_mu);
+    uint64_t held = n->blob_used;
+    pthread_mutex_unlock(&n->blob_mu);
+    fprintf(stderr, "  stored %llu bytes, usages sum to %llu, the node counts %llu (want %llu)\n",
+            (unsigned long long)stored_bytes(), (unsigned long long)total, (unsigned long long)held,
+            (unsigned long long)want);
+    CHECK_EQ_U64(stored_bytes(), want);
+    CHECK_EQ_U64(total, want);
+    CHECK_EQ_U64(held, want);
+}
+
+/* The quota's books stay exact when a blob leaves the store. Account 1
+ * uploads a (800 bytes); its copy is damaged and set aside by the next
+ * upload of it (422); account 2 uploads it again, as new, and is charged.
+ * Before, account 1 still paid for the blob the store no longer held: the
+ * usages summed to 1600 for 800 stored bytes (and the store's cap counted
+ * them twice), and account 1 could not upload 300 bytes more under its
+ * quota of 1000. Now the set-aside gives account 1's charge back; the
+ * usages always sum to the bytes stored, also when the file is removed by
+ * hand (account 3's upload of it replaces account 2's stale charge) and across a
+ * restart (the node counts the usage files). */
+static void test_set_aside_uncharged(void) {
+    thome(dir);
+    gt_node *n = store_node(GT_API_BLOB_STORE_MAX_BYTES, 0); /* quota 1000 an account */
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[800], b[300], path[256], hex[65];
+    for (size_t i = 0; i < sizeof a; i++) a[i] = (char)(i * 11 + 5);
+    memset(b, 'u', sizeof b);
+    for (int k = 1; k <= 3; k++) CHECK_EQ_INT(tmint(c, port, (uint64_t)k - 1, k, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    usage_exact(n, 800);
+    uint8_t hash[32];
+    gt_sha256(a, sizeof a, hash);
+    gt_hex_encode(hash, 32, hex);
+    snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex + 2);
+    FILE *f = fopen(path, "r+b"); /* damaged at the same size */
+    CHECK(f && fputc('X', f) != EOF && fclose(f) == 0);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 422);
+    CHECK_CONTAINS(h.body, "was set aside");
+    thttp_free(&h);
+    CHECK(!gt_file_exists(path));
+    usage_exact(n, 0);
+    CHECK_EQ_U64(usage_of(1), 0);
+    CHECK_EQ_INT(tupload(c, port, 2, a, sizeof a, &h), 201);
+    CHECK_CONTAINS(h.body, "\"new\":true");
+    thttp_free(&h);
+    usage_exact(n, 800);
+    CHECK_EQ_U64(usage_of(1), 0);
+    CHECK_EQ_U64(usage_of(2), 800);
+    CHECK_EQ_INT(tupload(c, port, 1, b, sizeof b, &h), 201); /* account 1's quota is whole again */
+    thttp_free(&h);
+    usage_exact(n, 1100);
+    CHECK_EQ_INT(unlink(path), 0); /* removed by hand: the next uploader's charge replaces account 2's */
+    CHECK_EQ_INT(tupload(c, port, 3, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    CHECK_EQ_U64(usage_of(1), 300);
+    CHECK_EQ_U64(usage_of(2), 0);
+    CHECK_EQ_U64(usage_of(3), 800);
+    usage_exact(n, 1100);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    n = store_node(GT_API_BLOB_STORE_MAX_BYTES, 0);
+    usage_exact(n, 1100);
     gt_node_stop(n);
     trm(dir);
 }
@@ -1114,6 +1224,7 @@ int main(void) {
     RUN(test_store_reservations_return);
     RUN(test_store_free_floor);
     RUN(test_known_reupload_holds_nothing);
+    RUN(test_set_aside_uncharged);
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
     RUN(test_connection_limit);

@@ -1,7 +1,7 @@
 /* test_blob.c: the blob store: ids, put/get round trips, idempotent puts,
  * the size limit, damaged and swapped files detected on read (whole, or
- * checked through a buffer and left open for sending), bad ids, and
- * concurrent puts of the same blob. */
+ * checked through a buffer and left open for sending), bad ids,
+ * concurrent puts of the same blob, and the quota's kept charges. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "base/limits.h"
 #include "crypto/sha256.h"
 #include "store/blob.h"
+#include "store/quota.h"
 
 static char dir[64];
 
@@ -248,6 +249,40 @@ static void test_known_check_failure_keeps_copy(void) {
     CHECK_EQ_INT(commit_known_of(body, sizeof body, &err), 0);
 }
 
+/* Each blob's charge is kept, so its bytes go back when it leaves the
+ * store: a charge moves its account's usage up, a release down (once), a
+ * second charge of the same blob (its file removed by hand) releases the
+ * first's; a damaged charge file is refused, naming it. */
+static void test_charges(void) {
+    gt_addr a = {{1}}, b = {{2}};
+    uint8_t h[32] = {7};
+    uint64_t used = 0, back = 9;
+    char path[256];
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_blob_usage_charge(dir, &a, h, 500, &back, &err), 0);
+    CHECK_EQ_U64(back, 0);
+    CHECK_EQ_INT(gt_blob_usage(dir, &a, &used, &err), 0);
+    CHECK_EQ_U64(used, 500);
+    CHECK_EQ_INT(gt_blob_usage_charge(dir, &b, h, 500, &back, &err), 0); /* the stale charge is released */
+    CHECK_EQ_U64(back, 500);
+    CHECK_EQ_INT(gt_blob_usage(dir, &a, &used, &err), 0);
+    CHECK_EQ_U64(used, 0);
+    CHECK_EQ_INT(gt_blob_usage_release(dir, h, &back, &err), 0);
+    CHECK_EQ_U64(back, 500);
+    CHECK_EQ_INT(gt_blob_usage(dir, &b, &used, &err), 0);
+    CHECK_EQ_U64(used, 0);
+    CHECK_EQ_INT(gt_blob_usage_release(dir, h, &back, &err), 0); /* nothing kept any more */
+    CHECK_EQ_U64(back, 0);
+    CHECK_EQ_INT(gt_blob_usage_total(dir, &used, &err), 0);
+    CHECK_EQ_U64(used, 0);
+    CHECK_EQ_INT(gt_blob_usage_charge(dir, &a, h, 40, &back, &err), 0);
+    snprintf(path, sizeof path, "%s/charges/07%062d", dir, 0);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("not a charge\n", f) != EOF && fclose(f) == 0);
+    CHECK_EQ_INT(gt_blob_usage_release(dir, h, &back, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "is damaged");
+}
+
 /* A damaged copy set aside into tmp is gone at the next start, as the
  * set-aside promises (gt_blob_clean_tmp removed only upload-* files: the
  * damaged-* ones stayed for good, up to 16 MiB each). */
@@ -278,6 +313,7 @@ int main(void) {
     RUN(test_known_damaged_set_aside);
     RUN(test_known_check_failure_keeps_copy);
     RUN(test_set_aside_cleaned);
+    RUN(test_charges);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 6), dir);
     if (system(cmd) != 0) return 1;
