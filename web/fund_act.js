@@ -169,8 +169,8 @@ export function pointsForm() {
       const res = await submitSigned(signer, 'points_record', { task: id, slot: String(whole(slot.value, 'slot', 0, 1e9)) });
       return [`points of slot ${slot.value.trim()} recorded for ${short(signer.address)} in block `, blockLink(res.height)];
     },
-    'The worker of a paid slot records its points once, in the epoch of the block that takes it: the epoch the ' +
-      'slot was paid in or the next (from ledger format 15).',
+    'The worker of a paid slot records its points once; from ledger format 16 they go to the epoch the slot was ' +
+      'paid in, whenever recorded before that epoch is closed (format 15: the epoch paid in or the next).',
   );
 }
 
