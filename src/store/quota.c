@@ -136,12 +136,13 @@ int gt_blob_usage_release(const char *dir, const uint8_t hash[32], uint64_t *rel
     if (!rc) rc = charge_read(path, &found, &who, &bytes, err);
     if (rc || !found) return rc;
     if ((rc = gt_blob_usage(dir, &who, &used, err))) return rc;
-    /* a usage under its charge was edited by hand: it goes to 0, never below */
-    if ((rc = usage_put(dir, &who, used > bytes ? used - bytes : 0, err))) return rc;
+    /* the record goes first: a crash between the two leaves the bytes
+     * charged (as before charges were kept), never given back twice */
     if (unlink(path) != 0 && errno != ENOENT)
         return gt_err_set(err, GT_EIO, "cannot remove %s: %s", path, strerror(errno));
-    *released = bytes;
-    return 0;
+    /* a usage under its charge was edited by hand: it goes to 0, never below */
+    if (!(rc = usage_put(dir, &who, used > bytes ? used - bytes : 0, err))) *released = bytes;
+    return rc;
 }
 
 int gt_blob_usage_charge(const char *dir, const gt_addr *account, const uint8_t hash[32], uint64_t size,
