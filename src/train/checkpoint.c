@@ -87,6 +87,41 @@ static int copy_arrays(const gt_gguf *g, gt_trainer *t, const char *prefix, floa
     return 0;
 }
 
+/* EINVAL unless g's tensors are all f32 and hold exactly the weights and two
+ * moments of shapes hp (checked): their names and shapes are compared as they
+ * are copied; this bounds the model's size by the file's before it is made. */
+static int tensors_fit(const gt_gguf *g, const gt_train_hparams *hp, gt_err *err) {
+    uint64_t have = 0, need = 3 * gt_trainer_param_count(hp) * sizeof(float);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        if (g->tensors[i].type != GT_TYPE_F32)
+            return gt_err_set(err, GT_EINVAL, "checkpoint tensor %llu is not f32", (unsigned long long)i);
+        have += g->tensors[i].nbytes; /* each within the file: the reader checked, so no overflow */
+    }
+    if (have == need) return 0;
+    return gt_err_set(err, GT_EINVAL, "the checkpoint's tensors hold %llu bytes; its shapes (vocabulary %d, dim %d, "
+                      "%d layers, ff %d) need %llu (weights and two moments in f32)", (unsigned long long)have,
+                      hp->n_vocab, hp->dim, hp->n_layer, hp->n_ff, (unsigned long long)need);
+}
+
+/* The shapes (checked) and step of the open checkpoint g, its tensors' bytes
+ * matching them. */
+static int peek_open(const gt_gguf *g, gt_train_hparams *hp, uint32_t *step, gt_err *err) {
+    int rc = read_keys(g, hp, step, err);
+    if (!rc) rc = gt_trainer_shapes_check(hp, err);
+    if (!rc) rc = tensors_fit(g, hp, err);
+    return rc;
+}
+
+int gt_trainer_checkpoint_peek(const char *path, gt_train_hparams *hp, int *step, gt_err *err) {
+    gt_gguf *g = NULL;
+    uint32_t s = 0;
+    int rc = gt_gguf_open(path, &g, err);
+    if (!rc) rc = peek_open(g, hp, &s, err);
+    gt_gguf_close(g);
+    if (!rc) *step = (int)s;
+    return rc;
+}
+
 int gt_trainer_load_checkpoint(const char *path, int n_threads, gt_trainer **out, gt_err *err) {
     *out = NULL;
     gt_gguf *g = NULL;
@@ -94,7 +129,7 @@ int gt_trainer_load_checkpoint(const char *path, int n_threads, gt_trainer **out
     gt_train_hparams hp;
     uint32_t step = 0;
     int rc = gt_gguf_open(path, &g, err);
-    if (!rc) rc = read_keys(g, &hp, &step, err);
+    if (!rc) rc = peek_open(g, &hp, &step, err);
     if (!rc) rc = gt_trainer_new(&hp, n_threads, &t, err);
     if (!rc) rc = copy_arrays(g, t, "", t->w, err);
     if (!rc) rc = copy_arrays(g, t, "adam.m.", t->m, err);

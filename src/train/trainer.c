@@ -156,18 +156,44 @@ static int alloc_all(gt_trainer *t, gt_err *err) {
     return 0;
 }
 
-int gt_trainer_new(const gt_train_hparams *hp_in, int n_threads, gt_trainer **out, gt_err *err) {
-    *out = NULL;
-    gt_train_hparams hp = *hp_in;
-    int rc = check_hparams(&hp, err);
+int gt_trainer_shapes_check(gt_train_hparams *hp, gt_err *err) {
+    int rc = check_hparams(hp, err);
     if (rc) return rc;
-    if (n_threads < 1 || n_threads > GT_POOL_MAX_THREADS)
-        return gt_err_set(err, GT_EINVAL, "%d threads: expected 1..%d", n_threads, GT_POOL_MAX_THREADS);
-    uint64_t n_params = (uint64_t)hp.n_vocab * hp.dim * 2 +
-                        (uint64_t)hp.n_layer * ((uint64_t)hp.dim * hp.dim * 4 + (uint64_t)hp.dim * hp.n_ff * 3);
+    /* A bound a little above the exact count (k and v taken as dim wide): the limit as it always was. */
+    uint64_t n_params = (uint64_t)hp->n_vocab * hp->dim * 2 +
+                        (uint64_t)hp->n_layer * ((uint64_t)hp->dim * hp->dim * 4 + (uint64_t)hp->dim * hp->n_ff * 3);
     if (n_params > GT_TRAIN_MAX_PARAMS)
         return gt_err_set(err, GT_ELIMIT, "%llu parameters: expected at most %llu",
                           (unsigned long long)n_params, (unsigned long long)GT_TRAIN_MAX_PARAMS);
+    return 0;
+}
+
+uint64_t gt_trainer_param_count(const gt_train_hparams *hp) {
+    /* build_table's tensors, counted: no overflow, since the checked shapes bound each factor. */
+    assert(hp->n_head > 0 && hp->n_head_kv > 0);
+    uint64_t D = (uint64_t)hp->dim, F = (uint64_t)hp->n_ff, kvd = D / (uint64_t)hp->n_head * (uint64_t)hp->n_head_kv;
+    uint64_t per_layer = 2 * D + 2 * D * D + 2 * kvd * D + 3 * F * D;
+    return 2 * (uint64_t)hp->n_vocab * D + D + (uint64_t)hp->n_layer * per_layer;
+}
+
+uint64_t gt_trainer_mem_bytes(const gt_train_hparams *hp) {
+    /* alloc_all's buffers, counted as it sizes them (floats, the row losses as doubles). */
+    uint64_t N = (uint64_t)hp->batch * (uint64_t)hp->seq_len, D = (uint64_t)hp->dim, F = (uint64_t)hp->n_ff;
+    uint64_t V = (uint64_t)hp->n_vocab, T = (uint64_t)hp->seq_len, H = (uint64_t)hp->n_head;
+    uint64_t kvd = D / H * (uint64_t)hp->n_head_kv, att = (uint64_t)hp->batch * H * T * T;
+    uint64_t layer = 6 * N * D + 2 * N + 2 * N * kvd + att + 3 * N * F;
+    uint64_t rest = 4 * gt_trainer_param_count(hp) + T * (D / H) + 7 * N * D + 3 * N + N * V + 2 * N * kvd +
+                    3 * N * F + (uint64_t)hp->batch * (uint64_t)hp->n_head_kv * GT_TR_ATT_ROWS * T;
+    return 4 * ((uint64_t)hp->n_layer * layer + rest);
+}
+
+int gt_trainer_new(const gt_train_hparams *hp_in, int n_threads, gt_trainer **out, gt_err *err) {
+    *out = NULL;
+    gt_train_hparams hp = *hp_in;
+    int rc = gt_trainer_shapes_check(&hp, err);
+    if (rc) return rc;
+    if (n_threads < 1 || n_threads > GT_POOL_MAX_THREADS)
+        return gt_err_set(err, GT_EINVAL, "%d threads: expected 1..%d", n_threads, GT_POOL_MAX_THREADS);
     gt_trainer *t = gt_calloc(1, sizeof *t);
     if (!t) return gt_err_set(err, GT_ENOMEM, "out of memory");
     t->hp = hp;

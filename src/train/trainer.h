@@ -121,6 +121,22 @@ int gt_trainer_save_gguf_like(const gt_trainer *t, const gt_gguf *base, const ch
  * step). Loading checks every shape and tensor against the limits above and
  * says what is wrong. */
 int gt_trainer_save_checkpoint(const gt_trainer *t, const char *path, gt_err *err);
+/* Loading reads the shapes and checks that the file's tensors hold the bytes
+ * they imply (gt_trainer_checkpoint_peek) before any allocation: a small file
+ * that claims large shapes cannot make a loader allocate and initialise them. */
 int gt_trainer_load_checkpoint(const char *path, int n_threads, gt_trainer **out, gt_err *err);
+/* A checkpoint's shapes (defaults filled) and step, read without making the
+ * model: its keys checked against the limits above, and its tensors, all
+ * f32, holding exactly the weights and two moments the shapes need. Memory
+ * used: the file's mapping and its header, never the model's. */
+int gt_trainer_checkpoint_peek(const char *path, gt_train_hparams *hp, int *step, gt_err *err);
+/* Checks hp (defaults filled) as gt_trainer_new does, allocating nothing. */
+int gt_trainer_shapes_check(gt_train_hparams *hp, gt_err *err);
+/* Floats in the weights of a model of shapes hp (checked): what
+ * gt_trainer_n_params will say. */
+uint64_t gt_trainer_param_count(const gt_train_hparams *hp);
+/* Bytes gt_trainer_new allocates for shapes hp (checked): weights,
+ * gradients, both moments and every activation of one micro-batch. */
+uint64_t gt_trainer_mem_bytes(const gt_train_hparams *hp);
 
 #endif

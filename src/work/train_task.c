@@ -233,22 +233,41 @@ int gt_train_task_data_load(const gt_train_task *t, const char *vocab_path, cons
     return rc;
 }
 
-/* GT_EINVAL unless a and b are one model's shapes and seed. */
+/* GT_EINVAL unless a and b are one model's shapes, seed and the settings its
+ * steps read (rope base, RMS epsilon: compared as bits). */
 static int same_shapes(const gt_train_hparams *a, const gt_train_hparams *b, const char *what, gt_err *err) {
     if (a->n_vocab == b->n_vocab && a->dim == b->dim && a->n_layer == b->n_layer && a->n_head == b->n_head &&
         a->n_head_kv == b->n_head_kv && a->n_ff == b->n_ff && a->seq_len == b->seq_len && a->batch == b->batch &&
-        a->seed == b->seed)
+        a->seed == b->seed && !memcmp(&a->rope_base, &b->rope_base, sizeof(float)) &&
+        !memcmp(&a->rms_eps, &b->rms_eps, sizeof(float)))
         return 0;
     return gt_err_set(err, GT_EINVAL, "%s is another model: dim %d, %d layers, vocabulary %d, seq %d x batch %d "
-                      "where the base has dim %d, %d layers, vocabulary %d, seq %d x batch %d (or another seed)",
-                      what, a->dim, a->n_layer, a->n_vocab, a->seq_len, a->batch, b->dim, b->n_layer, b->n_vocab,
-                      b->seq_len, b->batch);
+                      "where the base has dim %d, %d layers, vocabulary %d, seq %d x batch %d (or another seed, rope "
+                      "base or RMS epsilon)", what, a->dim, a->n_layer, a->n_vocab, a->seq_len, a->batch, b->dim,
+                      b->n_layer, b->n_vocab, b->seq_len, b->batch);
+}
+
+/* GT_ELIMIT when training the checkpoint at path would take more than
+ * GT_TRAIN_TASK_MAX_MEM_BYTES: read from its header, before anything is
+ * allocated, so a poster's shapes cannot make a worker (or a verifier)
+ * allocate past it. */
+static int mem_fits(const char *path, gt_err *err) {
+    gt_train_hparams hp;
+    int step = 0, rc = gt_trainer_checkpoint_peek(path, &hp, &step, err);
+    if (rc) return rc;
+    uint64_t need = gt_trainer_mem_bytes(&hp);
+    if (need <= GT_TRAIN_TASK_MAX_MEM_BYTES) return 0;
+    return gt_err_set(err, GT_ELIMIT, "training this checkpoint (dim %d, %d layers, ff %d, vocabulary %d, seq %d x "
+                      "batch %d) needs %llu MiB of memory; a train task may need at most %llu MiB", hp.dim,
+                      hp.n_layer, hp.n_ff, hp.n_vocab, hp.seq_len, hp.batch, (unsigned long long)(need >> 20),
+                      (unsigned long long)(GT_TRAIN_TASK_MAX_MEM_BYTES >> 20));
 }
 
 int gt_train_task_start(gt_train_task *t, const gt_train_task_data *d, const char *path, int expect_step,
                         int n_threads, gt_trainer **out, int *s0, gt_err *err) {
     gt_trainer *tr = NULL;
-    int rc = gt_trainer_load_checkpoint(path, n_threads, &tr, err);
+    int rc = mem_fits(path, err);
+    if (!rc) rc = gt_trainer_load_checkpoint(path, n_threads, &tr, err);
     if (rc) return rc;
     const gt_train_hparams *hp = gt_trainer_hparams(tr);
     int step = gt_trainer_step_count(tr);
@@ -284,10 +303,12 @@ int gt_train_task_advance(const gt_train_task *t, const gt_train_task_data *d, g
 }
 
 int gt_train_task_ckpt_step(const char *path, const gt_train_hparams *hp, int *step, gt_err *err) {
-    gt_trainer *tr = NULL;
-    int rc = gt_trainer_load_checkpoint(path, 1, &tr, err);
-    if (!rc) rc = same_shapes(gt_trainer_hparams(tr), hp, "the checkpoint", err);
-    if (!rc) *step = gt_trainer_step_count(tr);
-    gt_trainer_free(tr);
+    /* Its header only: a worker's checkpoint is compared with the base before
+     * anything is allocated for it (loading it whole first let a 1 KiB file
+     * claiming large shapes make the verifier allocate and initialise them). */
+    gt_train_hparams have;
+    int s = 0, rc = gt_trainer_checkpoint_peek(path, &have, &s, err);
+    if (!rc) rc = same_shapes(&have, hp, "the checkpoint", err);
+    if (!rc) *step = s;
     return rc;
 }

@@ -49,6 +49,12 @@
 #define GT_TRAIN_TASK_MAX_ACCUM 1024
 #define GT_TRAIN_TASK_MANIFEST_MAX_BYTES (16 * 1024)
 #define GT_TRAIN_TASK_NUM_MAX 32         /* bytes of a decimal config value */
+/* Memory training a task's model may take (gt_trainer_mem_bytes: weights,
+ * gradients, moments, one micro-batch's activations), checked from the
+ * checkpoint's header before any allocation. The market's models are small
+ * (a base is at most a 16 MiB blob); the activations grow with seq x batch
+ * (attention with seq^2), which a 16 MiB base could set to hundreds of GiB. */
+#define GT_TRAIN_TASK_MAX_MEM_BYTES (4ull << 30)
 
 /* The committed spec. run.seq, run.batch and run.seed are the base
  * checkpoint's (filled by gt_train_task_start). */
@@ -104,7 +110,8 @@ int gt_train_task_data_load(const gt_train_task *t, const char *vocab_path, cons
                             gt_train_task_data *d, gt_err *err);
 void gt_train_task_data_free(gt_train_task_data *d); /* accepts NULL and a zeroed struct */
 
-/* Loads the checkpoint at path, which must be at step expect_step (-1: the
+/* Loads the checkpoint at path (refused with GT_ELIMIT, before allocating,
+ * when it would take more than GT_TRAIN_TASK_MAX_MEM_BYTES), which must be at step expect_step (-1: the
  * base, at any step s0 with s0 + steps within the schedule's totalSteps),
  * have the vocabulary's size and a seq below the data's tokens, and
  * takes its seq, batch and seed into t->run. *s0 (may be NULL) gets its
@@ -116,7 +123,8 @@ int gt_train_task_start(gt_train_task *t, const gt_train_task_data *d, const cha
 int gt_train_task_advance(const gt_train_task *t, const gt_train_task_data *d, gt_trainer *tr, int to_step,
                           const char *path, uint8_t hash[32], gt_err *err);
 /* The step of the checkpoint at path, checked to have shapes hp's (another
- * model is refused, saying so). */
+ * model is refused, saying so), from its header: nothing is allocated for
+ * the model, so a file claiming other shapes costs no more than its bytes. */
 int gt_train_task_ckpt_step(const char *path, const gt_train_hparams *hp, int *step, gt_err *err);
 
 #endif

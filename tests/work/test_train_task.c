@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -16,6 +17,7 @@
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
 #include "crypto/sha256.h"
+#include "infer/gguf.h"
 #include "train/bpe.h"
 #include "work/train_task.h"
 
@@ -213,6 +215,86 @@ static void test_stretch(void) {
     gt_buf_free(&d);
 }
 
+/* Peak resident memory of this process so far, in KiB. */
+static long peak_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* A checkpoint's header alone (no tensors): keys claiming hp's shapes at step. */
+static void write_header_only(const char *path, const gt_train_hparams *hp, uint32_t step) {
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    gt_err err = {0};
+    gt_gguf_writer_set_str(w, "general.architecture", "gotong-train-checkpoint");
+    const char *keys[] = {"train.vocab", "train.dim", "train.layers", "train.heads", "train.kv_heads", "train.ff",
+                          "train.seq", "train.batch"};
+    int vals[] = {hp->n_vocab, hp->dim, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff, hp->seq_len, hp->batch};
+    for (int i = 0; i < 8; i++) gt_gguf_writer_set_u32(w, keys[i], (uint32_t)vals[i]);
+    gt_gguf_writer_set_f32(w, "train.rope_base", 10000.0f), gt_gguf_writer_set_f32(w, "train.rms_eps", 1e-5f);
+    gt_gguf_writer_set_f32(w, "train.init_std", 0.02f), gt_gguf_writer_set_u32(w, "train.seed_lo", 11);
+    gt_gguf_writer_set_u32(w, "train.seed_hi", 0), gt_gguf_writer_set_u32(w, "train.step", step);
+    CHECK_MSG(gt_gguf_writer_write(w, path, &err) == 0, "write: %s", err.msg);
+    gt_gguf_writer_free(w);
+}
+
+/* Sets the u32 key `key` of the GGUF file at path to v in place (its bytes: the key, type 4, the value). */
+static void patch_u32(const char *path, const char *key, uint32_t v) {
+    uint8_t *b = NULL;
+    size_t n = 0, k = strlen(key);
+    gt_err err = {0};
+    CHECK(gt_file_read(path, 1u << 24, &b, &n, &err) == 0);
+    int done = 0;
+    for (size_t i = 0; b && i + k + 8 <= n && !done; i++)
+        if (!memcmp(b + i, key, k) && b[i + k] == 4 && !b[i + k + 1] && !b[i + k + 2] && !b[i + k + 3])
+            memcpy(b + i + k + 4, &v, 4), done = 1; /* GGUF is little-endian, as is x86-64 */
+    CHECK_MSG(done, "key %s not found", key);
+    CHECK(gt_file_write_atomic(path, b, n, 0600, &err) == 0);
+    gt_free(b);
+}
+
+/* A hostile worker's checkpoint: a header of a few hundred bytes claiming a
+ * model of 75 M parameters. The verifier compares it with the base from its
+ * header alone; it used to load it whole first, allocating the model and
+ * initialising its weights (300 MiB resident, seconds of work) per such
+ * file before finding no tensors. And a hostile poster's base whose shapes
+ * are fine but whose seq x batch needs more than GT_TRAIN_TASK_MAX_MEM_BYTES
+ * to train: refused before anything is allocated. */
+static void test_hostile_checkpoint(void) {
+    char fake[160], vocab[128], base[128];
+    gt_err err = {0};
+    gt_train_hparams big = {.n_vocab = 16384, .dim = 1024, .n_layer = 4, .n_head = 16, .n_head_kv = 16,
+                            .n_ff = 2048, .seq_len = 16, .batch = 1, .seed = 11};
+    gt_train_hparams small = {.n_vocab = 280, .dim = 32, .n_layer = 1, .n_head = 2, .n_head_kv = 1, .n_ff = 64,
+                              .seq_len = 12, .batch = 3, .seed = 11};
+    snprintf(fake, sizeof fake, "%s/fake.ckpt", dir);
+    write_header_only(fake, &big, 3);
+    long before = peak_kib();
+    int step = -1, rc = gt_train_task_ckpt_step(fake, &small, &step, &err);
+    long grew = peak_kib() - before;
+    CHECK_EQ_INT(rc, GT_EINVAL);
+    CHECK_MSG(grew < 64 * 1024, "a checkpoint of no tensors made the verifier's peak memory grow by %ld KiB", grew);
+    gt_trainer *tr = NULL;
+    CHECK(gt_trainer_load_checkpoint(fake, 1, &tr, &err) == GT_EINVAL && !tr);
+    CHECK_CONTAINS(err.msg, "tensors hold 0 bytes");
+    CHECK_MSG(peak_kib() - before < 64 * 1024, "loading it grew the peak by %ld KiB", peak_kib() - before);
+    /* The poster's base: real tensors, seq 4096 x batch 32 (attention alone 4.3 GiB). */
+    gt_train_task t = sample_task();
+    gt_buf d = GT_BUF_INIT;
+    gt_train_task_data data = {0};
+    make_inputs(&t, &d, vocab, base);
+    CHECK(gt_train_task_data_load(&t, vocab, d.data, d.len, &data, &err) == 0);
+    patch_u32(base, "train.seq", 4096), patch_u32(base, "train.batch", 32);
+    before = peak_kib();
+    rc = gt_train_task_start(&t, &data, base, -1, 1, &tr, NULL, &err);
+    CHECK_MSG(rc == GT_ELIMIT, "rc %d: %s", rc, err.msg);
+    CHECK_CONTAINS(err.msg, "a train task may need at most 4096 MiB");
+    CHECK_MSG(peak_kib() - before < 64 * 1024, "refusing it grew the peak by %ld KiB", peak_kib() - before);
+    gt_trainer_free(tr);
+    gt_train_task_data_free(&data);
+    gt_buf_free(&d);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gt-test-train-task-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -220,6 +302,7 @@ int main(void) {
     RUN(test_manifest);
     RUN(test_draw);
     RUN(test_stretch);
+    RUN(test_hostile_checkpoint);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);
