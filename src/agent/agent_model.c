@@ -207,6 +207,19 @@ uint64_t ag_prompt_us(const gt_agent *a) {
     return ag_token_us(a);
 }
 
+int ag_token_probe(gt_agent *a, const char *prompt, size_t len, int n, gt_err *err) {
+    assert(n >= 1);
+    if (ag_token_us(a)) return 0;
+    gt_llm *llm = gt_agent_llm(a, err);
+    if (!llm) return err->code;
+    gt_buf out = GT_BUF_INIT;
+    gt_gen_params gp = gt_gen_defaults();
+    gp.n_predict = n, gp.sampling.temp = 0;
+    int rc = gt_llm_generate(llm, prompt, len, &gp, &out, NULL, err);
+    gt_buf_free(&out);
+    return rc ? gt_err_wrap(err, "timing this agent's model before a claim") : 0;
+}
+
 /* Why a call that generated nothing counts as one token: its time (a
  * prompt evaluated, an answer ended at once) is spent all the same. */
 void ag_token_took(gt_agent *a, double t0, size_t n) {

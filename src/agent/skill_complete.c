@@ -409,7 +409,49 @@ static uint64_t complete_rerun_ms(gt_agent *a, const gt_job *job) {
     return tokens * tok_us / 1000 + 1;
 }
 
+/* Times a short completion of the spec's first prompt (at most 8 tokens)
+ * when this agent has timed no token yet (gt_agent_complete counts its
+ * own time), so complete_claimable has a measure. */
+static int complete_probe(gt_agent *a, const gt_complete_job *cs, gt_err *err) {
+    if (ag_token_us(a) || !cs->n_predict) return 0;
+    gt_buf toks = GT_BUF_INIT;
+    const char *p = json_string_value(json_array_get(cs->prompts, 0));
+    int rc = gt_agent_complete(a, p, strlen(p), cs->n_predict < 8 ? cs->n_predict : 8, &toks, NULL, err);
+    gt_buf_free(&toks);
+    return rc ? gt_err_wrap(err, "timing this agent's model before a claim") : 0;
+}
+
+/* Whether this agent would stake on the task: twice the time its own share
+ * of the prompts takes at most (each prompt's bytes read, no token shorter
+ * than a byte, within the context; n_predict tokens generated; the share is
+ * max_prompts when it subcontracts the rest) plus GT_AGENT_SUBMIT_MARGIN_MS
+ * must fit the submit window. The claim policy's window (twice the longest
+ * job so far) knows nothing of this job's size: 64 prompts of 512 tokens in
+ * a window that fits the agent's earlier one-prompt jobs took the stake of
+ * the worker that claimed them. */
+static int complete_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
+    gt_complete_job cs;
+    int rc = gt_complete_spec_parse(job->spec, &cs, err);
+    if (!rc) rc = complete_probe(a, &cs, err);
+    if (rc) return rc;
+    int max = gt_agent_max_prompts(a), own = max > 0 && cs.n_prompts > max ? max : cs.n_prompts;
+    double us = 0;
+    for (int i = 0; i < own; i++) {
+        size_t read = json_string_length(json_array_get(cs.prompts, (size_t)i)) + 1;
+        if (read > GT_AGENT_CTX_POSITIONS) read = GT_AGENT_CTX_POSITIONS;
+        us += (double)read * (double)ag_prompt_us(a) + (double)cs.n_predict * (double)ag_token_us(a);
+    }
+    json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
+    double est_ms = us / 1000.0, need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (submit_s > 0 && need_ms <= (double)submit_s * 1000.0) return 0;
+    return gt_err_set(err, GT_EUNSUPPORTED, "completing its %d prompts of up to %d tokens would take about %.0f ms "
+                      "at this agent's measured speed (%llu us a token); twice that plus a margin, %.0f ms, is more "
+                      "than its submit window of %lld s", own, cs.n_predict, est_ms,
+                      (unsigned long long)ag_token_us(a), need_ms, (long long)submit_s);
+}
+
 const gt_skill gt_skill_complete = {.name = "complete",
+                                    .claimable = complete_claimable,
                                     .fits = complete_fits,
                                     .work = complete_work,
                                     .verify = complete_verify,

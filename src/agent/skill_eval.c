@@ -152,10 +152,42 @@ static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
  * skips such a task on any ledger (`gotong task post` does not post one).
  * A drawn bench's task not before its draw's block (GT_SKILL_LATER: asked
  * again next pass), so no stake waits on a block nobody can hurry. */
+/* A prompt to time the model with (ag_token_probe) before an eval claim. */
+static const char eval_probe_prompt[] = "Question: what is 12 + 30?\nAnswer:";
+
+/* 0 when twice the run of every item of the spec's bench (each the longer of
+ * its max_tokens, at least GT_AGENT_EVAL_ITEM_TOKENS, at a token's time and
+ * the longest an item has taken this agent) plus GT_AGENT_SUBMIT_MARGIN_MS
+ * fits the task's submit window; else EUNSUPPORTED saying why. The claim
+ * policy's window (twice the longest job so far) knows nothing of the
+ * bench's size: 200 items of a worked solution each in a window that fits
+ * the agent's earlier small jobs took the stake of the worker that claimed
+ * them. */
+static int eval_window_fits(gt_agent *a, const gt_job *job, const gt_work_eval_spec *s, gt_err *err) {
+    gt_bench *b = NULL;
+    int rc = ag_token_probe(a, eval_probe_prompt, sizeof eval_probe_prompt - 1, 8, err);
+    if (!rc) rc = open_bench(a, job, s, 0, &b, err);
+    if (rc) return rc;
+    uint64_t items = s->limit ? s->limit : (uint64_t)gt_bench_items(b), per = (uint64_t)b->max_tokens;
+    gt_bench_free(b);
+    if (per < GT_AGENT_EVAL_ITEM_TOKENS) per = GT_AGENT_EVAL_ITEM_TOKENS;
+    uint64_t item_us = per * ag_token_us(a) > a->eval_item_us ? per * ag_token_us(a) : a->eval_item_us;
+    json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
+    double est_ms = (double)items * (double)item_us / 1000.0, need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (submit_s > 0 && need_ms <= (double)submit_s * 1000.0) return 0;
+    return gt_err_set(err, GT_EUNSUPPORTED, "running its %" PRIu64 " items of %s would take about %.0f ms at this "
+                      "agent's measured speed (%" PRIu64 " us an item); twice that plus a margin, %.0f ms, is more "
+                      "than its submit window of %lld s", items, s->bench, est_ms, item_us, need_ms,
+                      (long long)submit_s);
+}
+
 static int eval_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
     gt_work_eval_spec s;
     int rc = eval_spec(job, &s, err);
-    if (!rc && !gt_work_eval_spec_floor_ok(&s, NULL)) return draw_ready(a, job, err);
+    if (!rc && !gt_work_eval_spec_floor_ok(&s, NULL)) {
+        rc = draw_ready(a, job, err);
+        return rc ? rc : eval_window_fits(a, job, &s, err);
+    }
     if (rc) return rc;
     const gt_bench_ref *reg = gt_bench_registry_find(s.bench);
     uint64_t items = s.limit ? s.limit : reg ? reg->items : 0;

@@ -86,10 +86,61 @@ static int gen_fits(gt_agent *a, const gt_job *job, gt_err *err) {
  * abstain only on a job naming a model they lack). So a poster naming no
  * model and a validator of another model than the workers' (an honest one
  * will do) took every batch's stake (test_agent_work test_model_less_job). */
+/* Times a short generation of sample 0's prompt when this agent has timed
+ * no token yet, so the window check below has a measure. */
+static int token_probe(gt_agent *a, const gt_job_spec *spec, gt_err *err) {
+    if (ag_token_us(a)) return 0;
+    gt_buf p = GT_BUF_INIT;
+    int rc = gt_job_render(spec, 0, &p, NULL, err);
+    if (!rc) rc = ag_token_probe(a, (const char *)p.data, p.len, spec->max_tokens < 8 ? spec->max_tokens : 8, err);
+    gt_buf_free(&p);
+    return rc;
+}
+
+/* Milliseconds generating the job's largest batch takes at most at this
+ * agent's measured times: each sample's prompt read (its rendered bytes: no
+ * token is shorter than a byte) at a prompt token's time and max_tokens
+ * generated at a generated token's (the work does not stop early for sure). */
+static double gen_work_ms(gt_agent *a, const gt_job_spec *spec) {
+    uint64_t first = 0, count = 0, prompt_bytes = 0;
+    gt_job_batch_range(spec, 0, &first, &count);
+    for (uint64_t i = first; i < first + count; i++) {
+        gt_buf p = GT_BUF_INIT;
+        gt_err e = {0};
+        prompt_bytes += gt_job_render(spec, i, &p, NULL, &e) ? GT_JOB_PROMPT_MAX : (uint64_t)p.len;
+        gt_buf_free(&p);
+    }
+    double gen_us = (double)count * (double)spec->max_tokens * (double)ag_token_us(a);
+    return (gen_us + (double)prompt_bytes * (double)ag_prompt_us(a)) / 1000.0;
+}
+
+/* 0 when twice the batch's estimated work plus GT_AGENT_SUBMIT_MARGIN_MS
+ * fits the task's submit window; else EUNSUPPORTED saying why. The claim
+ * policy's window (twice the longest job so far) knows nothing of this
+ * job's size: a poster's batch of thousands of long samples in a window
+ * that fits the agent's earlier jobs took the stake of the worker that
+ * claimed it, which could not submit in time. */
+static int gen_window_fits(gt_agent *a, const gt_job *job, gt_err *err) {
+    char *text = json_dumps(job->spec, JSON_COMPACT);
+    gt_job_spec spec;
+    memset(&spec, 0, sizeof spec);
+    int rc = text ? gt_job_spec_parse(text, strlen(text), &spec, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
+    free(text);
+    if (!rc) rc = token_probe(a, &spec, err);
+    json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
+    double est_ms = rc ? 0 : gen_work_ms(a, &spec), need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (!rc && !(submit_s > 0 && need_ms <= (double)submit_s * 1000.0))
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "generating its batch of %llu samples of up to %d tokens would take "
+                        "about %.0f ms at this agent's measured speed (%llu us a token); twice that plus a margin, "
+                        "%.0f ms, is more than its submit window of %lld s", (unsigned long long)spec.batch,
+                        spec.max_tokens, est_ms, (unsigned long long)ag_token_us(a), need_ms, (long long)submit_s);
+    gt_job_spec_free(&spec);
+    return rc;
+}
+
 static int gen_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
-    (void)a;
     /* The spec is already parsed in job (fits checked it whole): no second fetch of its blob. */
-    if (json_object_get(job->spec, "model")) return 0;
+    if (json_object_get(job->spec, "model")) return gen_window_fits(a, job, err);
     const char *name = json_string_value(json_object_get(job->spec, "name"));
     return gt_err_set(err, GT_EUNSUPPORTED,
                       "job %s names no model: its validators re-run samples with whatever model they run and refuse "

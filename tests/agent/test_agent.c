@@ -47,6 +47,7 @@
 #include "ledger/rules.h"
 #include "store/blob.h"
 #include "work/data/job.h"
+#include "work/eval/check.h"
 #include "work/llm.h"
 #include "market/market.h"
 
@@ -124,6 +125,72 @@ static void test_rerun_estimate(void) {
         CHECK_EQ_U64(ag_token_us(a), 1);
     }
     json_decref(js);
+    free(spec);
+    gt_agent_free(a);
+}
+
+/* A `complete` task's own size against its submit window, before a claim:
+ * 64 prompts of 512 tokens at 2500 us a token is 82 s of work (prompts
+ * read too), which a 30 s window cannot hold (the old agent had no such
+ * check: its floor, twice its longest job so far, let it claim and lose the
+ * stake) and a 300 s window can. */
+static void test_complete_window(void) {
+    gt_key k;
+    key_for("window", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "window", .skills = "complete", .roles = GT_ROLE_WORKER};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    const gt_skill *sk = gt_skill_find("complete");
+    CHECK(a && sk && sk->claimable);
+    if (!a || !sk || !sk->claimable) return gt_agent_free(a);
+    const char *ps[GT_AGENT_MAX_PROMPTS];
+    for (int i = 0; i < GT_AGENT_MAX_PROMPTS; i++) ps[i] = "Tell me a long story.";
+    char *spec = gt_complete_spec("sha256:0000000000000000000000000000000000000000000000000000000000000000", ps,
+                                  GT_AGENT_MAX_PROMPTS, GT_AGENT_MAX_PREDICT);
+    json_t *js = spec ? json_loads(spec, 0, NULL) : NULL, *task = json_pack("{s:i}", "submitSeconds", 30);
+    gt_job job = {.spec = js, .task = task};
+    a->gen_us = 5000, a->gen_tokens = 2; /* 2500 us a token, as if measured */
+    CHECK(sk->claimable(a, &job, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "completing its 64 prompts of up to 512 tokens would take about");
+    CHECK_CONTAINS(err.msg, "is more than its submit window of 30 s");
+    json_object_set_new(task, "submitSeconds", json_integer(300));
+    CHECK_MSG(sk->claimable(a, &job, &err) == 0, "%s", err.msg);
+    json_decref(js), json_decref(task);
+    free(spec);
+    gt_agent_free(a);
+}
+
+/* An `eval` task's whole bench against its submit window, before a claim:
+ * worker-sort-v1's 200 items of up to 192 tokens at 2500 us a token is
+ * 96 s of work, which a 60 s window cannot hold (the old agent claimed it:
+ * its floor is twice its longest job so far) and a 300 s window can. */
+static void test_eval_window(void) {
+    gt_key k;
+    key_for("ewindow", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "ewindow", .skills = "eval", .roles = GT_ROLE_WORKER};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    const gt_skill *sk = gt_skill_find("eval");
+    gt_bench *b = NULL;
+    CHECK(gt_bench_open("worker-sort-v1", &b, &err) == 0);
+    CHECK(a && sk && sk->claimable && b);
+    if (!a || !sk || !sk->claimable || !b) return gt_bench_free(b), gt_agent_free(a);
+    gt_work_eval_spec s = {.limit = 0, .check = gt_work_eval_check_floor(200)};
+    memcpy(s.bench_hash, b->hash, 32);
+    snprintf(s.bench, sizeof s.bench, "worker-sort-v1");
+    gt_bench_free(b);
+    char *spec = gt_work_eval_spec_json(&s);
+    json_t *js = spec ? json_loads(spec, 0, NULL) : NULL, *task = json_pack("{s:i}", "submitSeconds", 60);
+    gt_job job = {.spec = js, .task = task};
+    a->gen_us = 5000, a->gen_tokens = 2; /* 2500 us a token, as if measured */
+    CHECK(sk->claimable(a, &job, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "running its 200 items of worker-sort-v1 would take about 96000 ms");
+    CHECK_CONTAINS(err.msg, "is more than its submit window of 60 s");
+    json_object_set_new(task, "submitSeconds", json_integer(300));
+    CHECK_MSG(sk->claimable(a, &job, &err) == 0, "%s", err.msg);
+    json_decref(js), json_decref(task);
     free(spec);
     gt_agent_free(a);
 }
@@ -932,6 +999,8 @@ int main(void) {
     RUN(test_sub_units);
     RUN(test_memo_ring);
     RUN(test_rerun_estimate);
+    RUN(test_complete_window);
+    RUN(test_eval_window);
     RUN(test_rerun_estimate_generate);
     RUN(test_rerun_estimate_generate_local);
     RUN(test_complete_skill);

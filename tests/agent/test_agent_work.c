@@ -749,6 +749,54 @@ static void test_wrong_batch_size(void) {
     gt_agent_free(v);
 }
 
+/* A job of one batch of `batch` samples of up to max_tokens tokens each. */
+static char *big_job_spec(const char *model_id, const char *name, int batch, int max_tokens) {
+    json_t *o = json_pack("{s:i,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version", 1, "name",
+                          name, "template", "Write a long story about sample {index}.\n", "seed", 3, "samples", batch,
+                          "batch", batch, "reward", "0.01", "stake", "0.01", "license", "cc-by-4.0", "model", model_id,
+                          "generation", "max_tokens", max_tokens, "temp", 0.0, "pipeline", "near_dedup", 0,
+                          "spot_check", 0.5);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* A poster's batch far larger than the submit window allows at the
+ * worker's speed: 64 samples of up to 256 tokens (16 384 tokens: tens of
+ * seconds on this model here) in a 6 s window, which the claim policy's own
+ * floor (3 s, twice the longest job so far) let through. The old worker
+ * claimed it, locked its stake and could not submit in time (the stake
+ * slashed to the poster); now it times its model, estimates the batch and
+ * skips it, saying why. */
+static void test_big_batch_window(void) {
+    gt_agent *poster = make("g-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("g-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("g-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
+    if (!poster || !w || !v) return;
+    char *spec = big_job_spec(gt_agent_model_id(model), "big-batch", 64, 256);
+    gt_job_spec js;
+    gt_err err = {0};
+    gt_task_terms t = job_task_terms(spec, &js);
+    t.fee_units = 100000, t.submit_s = 6;
+    t.verifier = *gt_agent_address(v);
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    uint64_t before = balance(w);
+    agent_log[0] = 0;
+    gt_agent *one[] = {w};
+    for (int i = 0; i < 3; i++) tnet_step(one, 1);
+    char st[32];
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
+    gt_agent_stats ws;
+    gt_agent_stats_get(w, &ws);
+    CHECK_EQ_U64(ws.claimed, 0);
+    CHECK_EQ_U64(balance(w), before);
+    CHECK_CONTAINS(agent_log, "is more than its submit window of 6 s");
+    gt_job_spec_free(&js);
+    gt_agent_free(poster), gt_agent_free(w), gt_agent_free(v);
+}
+
 /* A data job whose spec names no model: validators re-run samples with the
  * model they run. On the old agent the worker (tiny-llama-q8_0) claimed it
  * and its named evaluator, an honest validator running tiny-llama-f16,
@@ -865,11 +913,11 @@ static void test_eval_under_floor(void) {
     CHECK_CONTAINS(agent_log, "its spec has each judge re-execute check 2 of 4 items, below the floor min(items,16)=4");
     const gt_skill *ev = gt_skill_find("eval");
     char *ok = eval_spec_checked(4);
-    json_t *js = ok ? json_loads(ok, 0, NULL) : NULL;
-    gt_job job = {.spec = js};
+    json_t *js = ok ? json_loads(ok, 0, NULL) : NULL, *task = json_pack("{s:i}", "submitSeconds", 300);
+    gt_job job = {.spec = js, .task = task}; /* the window too: claimable weighs the bench against it */
     CHECK(ev && ev->claimable && js);
-    if (ev && ev->claimable && js) CHECK_EQ_INT(ev->claimable(w, &job, &err), 0);
-    json_decref(js);
+    if (ev && ev->claimable && js) CHECK_MSG(ev->claimable(w, &job, &err) == 0, "%s", err.msg);
+    json_decref(js), json_decref(task);
     free(ok);
     free(spec);
     gt_agent_free(poster);
@@ -1436,6 +1484,7 @@ int main(void) {
     RUN(test_data_job);
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
+    RUN(test_big_batch_window);
     RUN(test_model_less_job);
     RUN(test_vote_draw);
     RUN(test_publish_draw);
