@@ -4,6 +4,7 @@
  * id), the batches, and for dedup the reason blobs of earlier verdicts. */
 #include "agent/skill_generate.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -97,13 +98,82 @@ static int token_probe(gt_agent *a, const gt_job_spec *spec, gt_err *err) {
     return rc;
 }
 
-/* Milliseconds generating the job's largest batch takes at most at this
- * agent's measured times: each sample's prompt read (its rendered bytes: no
- * token is shorter than a byte) at a prompt token's time and max_tokens
- * generated at a generated token's (the work does not stop early for sure). */
-static double gen_work_ms(gt_agent *a, const gt_job_spec *spec) {
+/* The batch a claim of the task takes now: the ledger gives the lowest open
+ * slot (0 when none is open; the claim is refused then). A claim racing
+ * this one's can still take it first and leave this worker the next. */
+static uint64_t claim_batch(const json_t *task) {
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *st = json_string_value(json_object_get(sl, "state"));
+        if (st && !strcmp(st, "open")) return (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    }
+    return 0;
+}
+
+/* Tokens a rendered text may take beyond its bytes (BOS, EOS, a leading space). */
+#define GEN_TOKENS_SLACK 4
+/* Tokens an output of max_tokens generated ones may take again inside the judge prompt. */
+#define GEN_OUTPUT_SLACK 8
+
+/* At most how many tokens text takes in llm, where that is at most limit
+ * (the bytes bound: no token is shorter than a byte, so a short text is not
+ * tokenized); else its exact count. */
+static int tokens_of(gt_llm *llm, const gt_buf *text, long limit, size_t *n, gt_err *err) {
+    const int32_t *ids;
+    if ((long)text->len + GEN_TOKENS_SLACK <= limit) return *n = text->len + GEN_TOKENS_SLACK, 0;
+    return gt_llm_tokenize(llm, text->len ? (const char *)text->data : "", text->len, 1, &ids, n, err);
+}
+
+/* 0 when sample i's prompt fits llm's context of n_ctx (a generation whose
+ * prompt does not fails the work after the claim) and, with a judge stage,
+ * its judge prompt with max_tokens of output does too (a validator that
+ * cannot judge the batch rejects it); else EUNSUPPORTED saying which. The
+ * validator runs the job's model, so its context is this one's. */
+static int sample_fits_ctx(gt_llm *llm, const gt_job_spec *spec, uint64_t i, int n_ctx, gt_err *err) {
+    gt_buf p = GT_BUF_INIT, j = GT_BUF_INIT;
+    size_t np = 0, nj = 0;
+    long out = (long)spec->max_tokens + GEN_OUTPUT_SLACK;
+    int rc = gt_job_render(spec, i, &p, NULL, err);
+    if (!rc) rc = tokens_of(llm, &p, (long)n_ctx - 1, &np, err);
+    if (!rc && np >= (size_t)n_ctx)
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "sample %llu's prompt takes %zu tokens, more than the model's context "
+                        "of %d: its generation would fail after the claim", (unsigned long long)i, np, n_ctx);
+    if (!rc && spec->judge && !(rc = gt_job_render_judge(spec, p.data ? (const char *)p.data : "", "", &j, err)))
+        rc = tokens_of(llm, &j, (long)n_ctx - out, &nj, err);
+    if (!rc && spec->judge && (long)nj + out > (long)n_ctx)
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "sample %llu's judge prompt takes %zu tokens before its output of up to "
+                        "%d: more than the model's context of %d, so no validator could judge the batch (a rejection, "
+                        "the stake lost)", (unsigned long long)i, nj, spec->max_tokens, n_ctx);
+    gt_buf_free(&p), gt_buf_free(&j);
+    return rc;
+}
+
+/* The batch can be worked and judged on the job's model (this agent's): a
+ * judge stage can read a score from it (gt_judge_tokens: a validator whose
+ * judge cannot rejects the batch), and every sample fits its context
+ * (sample_fits_ctx). */
+static int batch_fits_ctx(gt_agent *a, const gt_job_spec *spec, uint64_t batch, gt_err *err) {
+    uint64_t first = 0, count = 0;
+    int32_t yes, no;
+    gt_llm *llm = gt_agent_llm(a, err);
+    if (!llm) return err->code;
+    int n_ctx = gt_ctx_n_ctx(llm->ctx), rc = spec->judge ? gt_judge_tokens(llm, &yes, &no, err) : 0;
+    if (rc) return gt_err_wrap(err, "the job's judge stage cannot score on its model, so no validator could judge a "
+                               "batch (a rejection, the stake lost)");
+    assert(n_ctx > 0);
+    gt_job_batch_range(spec, batch, &first, &count);
+    for (uint64_t i = first; !rc && i < first + count; i++) rc = sample_fits_ctx(llm, spec, i, n_ctx, err);
+    return rc;
+}
+
+/* Milliseconds generating the batch takes at most at this agent's measured
+ * times: each sample's prompt read (its rendered bytes: no token is shorter
+ * than a byte) at a prompt token's time and max_tokens generated at a
+ * generated token's (the work does not stop early for sure). */
+static double gen_work_ms(gt_agent *a, const gt_job_spec *spec, uint64_t batch) {
     uint64_t first = 0, count = 0, prompt_bytes = 0;
-    gt_job_batch_range(spec, 0, &first, &count);
+    gt_job_batch_range(spec, batch, &first, &count);
     for (uint64_t i = first; i < first + count; i++) {
         gt_buf p = GT_BUF_INIT;
         gt_err e = {0};
@@ -114,21 +184,26 @@ static double gen_work_ms(gt_agent *a, const gt_job_spec *spec) {
     return (gen_us + (double)prompt_bytes * (double)ag_prompt_us(a)) / 1000.0;
 }
 
-/* 0 when twice the batch's estimated work plus GT_AGENT_SUBMIT_MARGIN_MS
- * fits the task's submit window; else EUNSUPPORTED saying why. The claim
- * policy's window (twice the longest job so far) knows nothing of this
- * job's size: a poster's batch of thousands of long samples in a window
- * that fits the agent's earlier jobs took the stake of the worker that
- * claimed it, which could not submit in time. */
-static int gen_window_fits(gt_agent *a, const gt_job *job, gt_err *err) {
+/* 0 when the batch a claim takes now can be worked and judged: its samples
+ * fit the model's context (batch_fits_ctx), and twice its estimated work
+ * plus GT_AGENT_SUBMIT_MARGIN_MS fits the task's submit window; else
+ * EUNSUPPORTED saying why. The claim policy's window (twice the longest
+ * job so far) knows nothing of this job's size: a poster's batch of
+ * thousands of long samples in a window that fits the agent's earlier jobs
+ * took the stake of the worker that claimed it, which could not submit in
+ * time; and a judge prompt longer than the context made the validator
+ * reject an honest batch. */
+static int gen_batch_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     char *text = json_dumps(job->spec, JSON_COMPACT);
     gt_job_spec spec;
+    uint64_t batch = claim_batch(job->task);
     memset(&spec, 0, sizeof spec);
     int rc = text ? gt_job_spec_parse(text, strlen(text), &spec, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
     free(text);
+    if (!rc) rc = batch_fits_ctx(a, &spec, batch, err);
     if (!rc) rc = token_probe(a, &spec, err);
     json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
-    double est_ms = rc ? 0 : gen_work_ms(a, &spec), need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
+    double est_ms = rc ? 0 : gen_work_ms(a, &spec, batch), need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
     if (!rc && !(submit_s > 0 && need_ms <= (double)submit_s * 1000.0))
         rc = gt_err_set(err, GT_EUNSUPPORTED, "generating its batch of %llu samples of up to %d tokens would take "
                         "about %.0f ms at this agent's measured speed (%llu us a token); twice that plus a margin, "
@@ -140,7 +215,7 @@ static int gen_window_fits(gt_agent *a, const gt_job *job, gt_err *err) {
 
 static int gen_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
     /* The spec is already parsed in job (fits checked it whole): no second fetch of its blob. */
-    if (json_object_get(job->spec, "model")) return gen_window_fits(a, job, err);
+    if (json_object_get(job->spec, "model")) return gen_batch_fits(a, job, err);
     const char *name = json_string_value(json_object_get(job->spec, "name"));
     return gt_err_set(err, GT_EUNSUPPORTED,
                       "job %s names no model: its validators re-run samples with whatever model they run and refuse "

@@ -797,6 +797,110 @@ static void test_big_batch_window(void) {
     gt_agent_free(poster), gt_agent_free(w), gt_agent_free(v);
 }
 
+/* Posts a job of model m named `name` with a judge stage of `judge`, judged
+ * by v, and steps w and v 30 passes; w's balance before into *before. */
+static void post_judged(gt_agent *poster, gt_agent *w, gt_agent *v, gt_agent_model *m, const char *name,
+                        const char *judge, uint8_t id[32], uint64_t *before) {
+    char *base = job_spec(gt_agent_model_id(m), name);
+    json_t *o = json_loads(base, 0, NULL);
+    free(base);
+    json_object_set_new(json_object_get(o, "pipeline"), "judge", json_pack("{s:f,s:s}", "threshold", 0.0, "prompt",
+                                                                           judge));
+    char *spec = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    gt_job_spec js;
+    gt_err err = {0};
+    gt_task_terms t = job_task_terms(spec, &js);
+    t.fee_units = 100000;
+    t.verifier = *gt_agent_address(v);
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_job_spec_free(&js);
+    *before = balance(w);
+    agent_log[0] = 0;
+    gt_agent *both[] = {w, v};
+    for (int i = 0; i < 30; i++) tnet_step(both, 2);
+}
+
+/* w never claimed task id (its slot 0 open, its balance `before`) and said why. */
+static void never_claimed(gt_agent *w, const uint8_t id[32], uint64_t before, const char *why) {
+    char st[32];
+    gt_agent_stats ws;
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
+    gt_agent_stats_get(w, &ws);
+    CHECK_EQ_U64(ws.claimed, 0);
+    CHECK_EQ_U64(balance(w), before);
+    CHECK_CONTAINS(agent_log, why);
+}
+
+/* A job whose judge prompt, with a sample's prompt and output in it, is
+ * longer than the model's context (2048 tokens; tiny-qwen2, whose " Yes"
+ * and " No" are tokens): no validator can judge a batch of it (the judge
+ * stage refuses the prompt, ELIMIT), and a batch it cannot verify is a
+ * rejection. The old worker claimed it, generated and submitted, and its
+ * named validator rejected the honest batch ("the result cannot be
+ * verified: judge prompt of N tokens does not fit the context"): the stake
+ * went to the poster. Now the worker renders its batch's judge prompts
+ * before the claim and skips the job, saying why. */
+static void test_judge_over_context(void) {
+    gt_agent_model *qwen = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_model_load(gt_fixture("models/tiny-qwen2-q8_0.gguf"), &qwen, &err) == 0, "model: %s", err.msg);
+    if (!qwen) return;
+    gt_agent *poster = make_m("jc-poster", "generate", GT_ROLE_POSTER, 0, NULL, qwen);
+    gt_agent *w = make_m("jc-worker", "generate", GT_ROLE_WORKER, 0, NULL, qwen);
+    gt_agent *v = make_m("jc-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL, qwen);
+    if (poster && w && v) {
+        char judge[8192] = "{prompt}\n{output}\nIs it good? ";
+        while (strlen(judge) + 4 < sizeof judge) strcat(judge, "zq ");
+        uint8_t id[32];
+        uint64_t before = 0;
+        post_judged(poster, w, v, qwen, "judge-long", judge, id, &before);
+        never_claimed(w, id, before, "judge prompt takes");
+        CHECK_CONTAINS(agent_log, "more than the model's context of 2048");
+        /* A template whose prompt alone is over the context: the worker's generation would fail. */
+        char tmpl[8192] = "Write one line about {topic}: ";
+        while (strlen(tmpl) + 4 < sizeof tmpl) strcat(tmpl, "zq ");
+        char *base = job_spec(gt_agent_model_id(qwen), "prompt-long");
+        json_t *o = json_loads(base, 0, NULL);
+        free(base);
+        json_object_set_new(o, "template", json_string(tmpl));
+        char *spec = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        gt_job_spec js;
+        gt_task_terms t = job_task_terms(spec, &js);
+        t.fee_units = 100000, t.verifier = *gt_agent_address(v);
+        CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+        free(spec), gt_job_spec_free(&js);
+        agent_log[0] = 0;
+        gt_agent *one[] = {w};
+        for (int i = 0; i < 3; i++) tnet_step(one, 1);
+        never_claimed(w, id, before, "its generation would fail after the claim");
+    }
+    gt_agent_free(poster), gt_agent_free(w), gt_agent_free(v);
+    gt_agent_model_free(qwen);
+}
+
+/* A job with a judge stage on a model whose vocabulary cannot answer it
+ * (tiny-llama's SentencePiece vocabulary: " Yes" and " No" both begin with
+ * the space token): the judge stage errors on every sample, so the named
+ * validator rejected the old worker's honest batch ("the result cannot be
+ * verified: judge vocabulary has no Yes/No tokens") and the worker, whose
+ * own check agreed, conceded its stake (19 of 20 tokens left). Now the
+ * worker skips the job before the claim. */
+static void test_judge_no_answers(void) {
+    gt_agent *poster = make("jn-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("jn-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("jn-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
+    if (poster && w && v) {
+        uint8_t id[32];
+        uint64_t before = 0;
+        post_judged(poster, w, v, model, "judge-none", "{prompt}\n{output}\nIs it good?", id, &before);
+        never_claimed(w, id, before, "the job's judge stage cannot score on its model");
+    }
+    gt_agent_free(poster), gt_agent_free(w), gt_agent_free(v);
+}
+
 /* A data job whose spec names no model: validators re-run samples with the
  * model they run. On the old agent the worker (tiny-llama-q8_0) claimed it
  * and its named evaluator, an honest validator running tiny-llama-f16,
@@ -1485,6 +1589,8 @@ int main(void) {
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
     RUN(test_big_batch_window);
+    RUN(test_judge_over_context);
+    RUN(test_judge_no_answers);
     RUN(test_model_less_job);
     RUN(test_vote_draw);
     RUN(test_publish_draw);

@@ -159,18 +159,29 @@ static void stage_verify(gt_pipeline *p, gt_sample *s, gt_batch_report *rep) {
     verdict(s, rep, GT_STAGE_VERIFY, v.ok, "%s", v.reason);
 }
 
+int gt_judge_tokens(gt_llm *judge, int32_t *yes, int32_t *no, gt_err *err) {
+    /* First token of " Yes" / " No" (no BOS): what the judge would say next. */
+    const int32_t *ids;
+    size_t n;
+    int rc = 0;
+    *yes = -1, *no = -1;
+    if (!(rc = gt_llm_tokenize(judge, " Yes", 4, 0, &ids, &n, err)) && n) *yes = ids[0];
+    if (!rc && !(rc = gt_llm_tokenize(judge, " No", 3, 0, &ids, &n, err)) && n) *no = ids[0];
+    if (!rc && (*yes < 0 || *no < 0 || *yes == *no))
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "judge vocabulary has no Yes/No tokens (\" Yes\" and \" No\" do not "
+                        "begin with two different tokens)");
+    return rc;
+}
+
 int gt_judge_score(const gt_job_spec *spec, gt_llm *judge, const char *prompt, const char *output, double *score,
                    gt_err *err) {
     gt_buf jp = GT_BUF_INIT;
     int rc = gt_job_render_judge(spec, prompt, output, &jp, err);
     if (rc) return rc;
-    /* First token of " Yes" / " No" (no BOS): what the judge would say next. */
     const int32_t *ids;
     size_t n;
     int32_t yes = -1, no = -1;
-    if (!(rc = gt_llm_tokenize(judge, " Yes", 4, 0, &ids, &n, err)) && n) yes = ids[0];
-    if (!rc && !(rc = gt_llm_tokenize(judge, " No", 3, 0, &ids, &n, err)) && n) no = ids[0];
-    if (!rc && (yes < 0 || no < 0 || yes == no)) rc = gt_err_set(err, GT_EUNSUPPORTED, "judge vocabulary has no Yes/No tokens");
+    rc = gt_judge_tokens(judge, &yes, &no, err);
     if (!rc) rc = gt_llm_tokenize(judge, (const char *)jp.data, jp.len, 1, &ids, &n, err);
     gt_buf_free(&jp);
     if (rc) return rc;

@@ -136,6 +136,12 @@ int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, g
 size_t gt_pipeline_spot_n(const gt_job_spec *spec, size_t n);
 int gt_judge_score(const gt_job_spec *spec, gt_llm *judge, const char *prompt, const char *output, double *score,
                    gt_err *err);
+/* The judge's two answers: the first token of " Yes" and of " No" (no BOS)
+ * in judge's vocabulary. GT_EUNSUPPORTED when either is missing or both
+ * begin with the same token (a vocabulary that splits the space off, as a
+ * SentencePiece one does): no score can be read from such a judge, so no
+ * batch of a job with a judge stage can be judged on it. */
+int gt_judge_tokens(gt_llm *judge, int32_t *yes, int32_t *no, gt_err *err);
 
 /* JSON (new reference) of a batch report: stages with counts, settlement. */
 json_t *gt_batch_report_json(const gt_batch_report *rep);
