@@ -510,6 +510,22 @@ async function claimSection(e, addr) {
   return parts;
 }
 
+// An epoch over and not closed: its close form from closeFromS (from ledger
+// format 16 a day after its end, so workers paid late in it record their
+// points first), before then when it may be closed.
+function closeSection(e, head) {
+  if (e.status === 'closed' || head.time < e.endS) return null;
+  const from = e.closeFromS ?? e.endS;
+  if (head.time >= from) return folded('close', 'Close this epoch', closeEpochForm(e));
+  return h(
+    'p',
+    { id: 'epoch-close-wait' },
+    'Over; anyone may close it from ',
+    when(from),
+    ' (block time): a day after its end, for workers paid late in it to record their points.',
+  );
+}
+
 export async function epochPage(page, n, addr) {
   await loadNames();
   const [e, head] = await Promise.all([get(`/v1/fund/epochs/${n}`), get('/v1/head')]);
@@ -526,7 +542,7 @@ export async function epochPage(page, n, addr) {
     e.status !== 'closed' && head.time < e.endS
       ? folded('fund', e.status === 'unfunded' ? 'Fund this epoch' : "Add to this epoch's pool", fundEpochForm(e))
       : null,
-    e.status !== 'closed' && head.time >= e.endS ? folded('close', 'Close this epoch', closeEpochForm(e)) : null,
+    closeSection(e, head),
     h('p', {}, h('a', { href: '#/airdrops' }, '← all epochs')),
   );
 }

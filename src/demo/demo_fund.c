@@ -13,9 +13,10 @@
  *     written to HOME/feedback, its roots being on the ledger;
  *   - points for every paid slot recorded by its worker, and today's epoch's
  *     airdrop funded.
- * An epoch is a day of block time, so today's cannot close during the demo:
- * after the node stops, demo_fund_airdrop closes it and claims with a Merkle
- * proof on a COPY of the ledger whose clock is set to the next day
+ * An epoch is a day of block time, closed a day after its end, so today's
+ * cannot close during the demo: after the node stops, demo_fund_airdrop
+ * closes it and claims with a Merkle proof on a COPY of the ledger whose
+ * clock is set to the day after the next
  * (HOME/airdrop-preview), and replays that copy. The demo's own ledger keeps
  * real block times. Salts are derived from fixed tags (the demo is
  * deterministic and its keys are public anyway). What each part ended with
@@ -649,10 +650,12 @@ int demo_fund_airdrop(const demo_fund *f, gt_err *err) {
     if (rc) return rc;
     gt_ledger *l = NULL;
     if ((rc = gt_ledger_open(path, 0, &l, err))) return rc;
-    uint64_t next_day = (f->epoch + 1) * GT_FUND_EPOCH_S + 1;
-    gt_ledger_set_time(l, next_day);
-    demo_say("\n  airdrop: epoch %llu ends at midnight UTC of block time, so on a copy of the ledger (%s) whose"
-             " clock is moved to then:", (unsigned long long)f->epoch, dir);
+    /* from ledger format 16 an epoch closes only a grace after its end */
+    uint64_t close_from = (f->epoch + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S + 1;
+    gt_ledger_set_time(l, close_from);
+    demo_say("\n  airdrop: epoch %llu ends at midnight UTC of block time and closes a day later (the grace for"
+             " workers paid late in it), so on a copy of the ledger (%s) whose clock is moved to then:",
+             (unsigned long long)f->epoch, dir);
     rc = close_and_claim(f, l, err);
     gt_ledger_close(l);
     gt_verify_report vr;

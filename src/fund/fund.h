@@ -46,11 +46,14 @@
  *                       GT_FUND_SYBIL_SLASH of its stake (burned) and those
  *                       two attestations (fund_sybil.c)
  *   points_record       task, slot    the worker of a paid slot records its
- *                       points in the epoch of the block (once per slot)
+ *                       points in the epoch of the block (from format 16
+ *                       the epoch it was paid in, until that epoch is
+ *                       closed); once per slot
  *   airdrop_fund        epoch, amount escrows the pool of an epoch not yet
  *                       over (one funder per epoch before format 14; from
  *                       it several, each at least 0.01 token)
- *   airdrop_close       epoch         anyone, once the epoch is over: the
+ *   airdrop_close       epoch         anyone, once the epoch is over (from
+ *                       format 16 GT_AIRDROP_CLOSE_GRACE_S after its end): the
  *                       pool split by points into a Merkle tree (airdrop.h)
  *   airdrop_claim       epoch, index, amount, proof
  *                       the leaf's account, once, with its Merkle proof
@@ -79,6 +82,13 @@
 #define GT_FUND_ATTEST_MAX_S (366u * 86400u)  /* an attestation's life at most */
 #define GT_FUND_SYBIL_SLASH GT_FUND_ISSUER_MIN_STAKE /* burned from an issuer per proven duplicate pair */
 #define GT_FUND_EPOCH_S 86400u                /* a points epoch: one day of block time */
+/* From ledger format 16 airdrop_close(e) waits this long after epoch e's end
+ * (block time, seconds): a slot paid in e's last blocks is still recorded
+ * into e (fund_points.c paid_epoch) before another earner of e can close it
+ * at once to keep the pool among fewer points. One epoch (a day): the time
+ * format 15 gave such a slot (the epoch paid in or the next), and no longer,
+ * since every claim of e waits for it too. */
+#define GT_AIRDROP_CLOSE_GRACE_S GT_FUND_EPOCH_S
 #define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
 #define GT_FUND_POINTS_PER_PAYER 100000000ull /* points one person's paid work gives an epoch (100 tokens) */
 #define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
@@ -108,7 +118,8 @@ json_t *gt_fund_rounds_list(sqlite3 *db, uint64_t limit, gt_err *err);
 json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, gt_err *err);
 /* The slashes of issuer for duplicate pairs: [{first, second, burned, height}]. */
 json_t *gt_fund_issuer_slashes(sqlite3 *db, const gt_addr *issuer, gt_err *err);
-/* An epoch: pool, status, root, and each account's points (open) or leaves (closed). */
+/* An epoch: its times (closeFromS: when airdrop_close is taken under format
+ * 16), pool, status, root, and each account's points (open) or leaves (closed). */
 json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err);
 /* The claim of account in a closed epoch: index, amount, proof (array of
  * 0x hex) and the proof string an airdrop_claim takes, and whether claimed. */

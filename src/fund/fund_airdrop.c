@@ -145,6 +145,25 @@ static int pay_back(gt_tx *tx, uint64_t epoch, const uint8_t lock[32], const gt_
 
 static const gt_field_def close_fields[] = {{"epoch", GT_F_U64, 0}};
 
+/* Format 16's rule: epoch (over) closes only GT_AIRDROP_CLOSE_GRACE_S after
+ * its end. Why: from format 16 a slot's points go to the epoch it was paid
+ * in and are refused once that epoch is closed, and anyone may close; so
+ * without a grace an earner of the epoch closed it in the next epoch's first
+ * block, before a worker paid in its last moments recorded, and kept that
+ * worker's share of the pool among fewer points (test_fund_attacks
+ * test_close_grace). */
+static int check_grace(const gt_tx *tx, uint64_t epoch, gt_err *err) {
+    uint64_t end = (epoch + 1) * GT_FUND_EPOCH_S, from = end + GT_AIRDROP_CLOSE_GRACE_S;
+    assert(tx->time_s >= end); /* the epoch is over */
+    if (tx->time_s >= from) return 0;
+    return gt_err_set(err, GT_ESTATE,
+                      "epoch %llu ended at block time %llu and may be closed from block time %llu (in %llu s):"
+                      " from ledger format 16 a grace of %u s after its end lets a worker paid late in it record"
+                      " its points first",
+                      (unsigned long long)epoch, (unsigned long long)end, (unsigned long long)from,
+                      (unsigned long long)(from - tx->time_s), (unsigned)GT_AIRDROP_CLOSE_GRACE_S);
+}
+
 static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     uint64_t epoch = a->f[0].u64, pool, paid = 0;
@@ -158,6 +177,7 @@ static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (epoch >= gt_fund_epoch_of(tx->time_s))
         return gt_err_set(err, GT_ESTATE, "epoch %llu is not over: it ends at block time %llu",
                           (unsigned long long)epoch, (unsigned long long)((epoch + 1) * GT_FUND_EPOCH_S));
+    if (tx->height >= tx->format16_height && (rc = check_grace(tx, epoch, err))) return rc;
     gt_fund_claim *cl = NULL;
     size_t n = 0;
     gt_fund_airdrop tree = {0};

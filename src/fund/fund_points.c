@@ -14,7 +14,7 @@
  *    kept its paid slots for whichever later epoch paid best per point.
  *    From format 16 such a slot's points go to the epoch it was paid in
  *    whenever they are recorded, until that epoch is closed (paid_epoch):
- *    the worker chooses no epoch at all.
+ *    the worker chooses no epoch at all, and has at least the close's grace.
  *  - airdrop_fund(epoch, amount): escrows the epoch's pool from the sender,
  *    before the epoch ends (so the pool is known before the last points are).
  *    Before format 14 one funder per epoch, who may add to it: anyone could
@@ -26,7 +26,10 @@
  *    GT_FUND_EPOCH_MAX_FUNDERS distinct funders an epoch (a funder already in
  *    may always add); what each put in is kept in fd_epoch_funds and the pool
  *    is their sum. fd_epochs.funder stays the epoch's first funder.
- *  - airdrop_close(epoch): anyone, once the epoch is over. Accounts in
+ *  - airdrop_close(epoch): anyone, once the epoch is over; from format 16
+ *    only GT_AIRDROP_CLOSE_GRACE_S (a day) after its end (fund_airdrop.c
+ *    check_grace), so a worker paid in its last moments records its points
+ *    into it before another earner can close it to keep the pool. Accounts in
  *    address order get claim indexes 0, 1, ...; account i's amount is
  *    floor(pool * points_i / total_points); accounts whose share rounds to 0
  *    are left out. The leaves are Uniswap MerkleDistributor's

@@ -301,8 +301,9 @@ json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err) {
         return NULL;
     }
     json_t *o = json_pack(
-        "{s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "epoch", (json_int_t)epoch, "startS",
-        (json_int_t)(epoch * GT_FUND_EPOCH_S), "endS", (json_int_t)((epoch + 1) * GT_FUND_EPOCH_S), "status",
+        "{s:I,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "epoch", (json_int_t)epoch, "startS",
+        (json_int_t)(epoch * GT_FUND_EPOCH_S), "endS", (json_int_t)((epoch + 1) * GT_FUND_EPOCH_S), "closeFromS",
+        (json_int_t)((epoch + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S), "status",
         !found   ? "unfunded"
         : closed ? "closed"
                  : "funded",

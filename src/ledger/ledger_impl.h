@@ -169,15 +169,18 @@
  * heights the same). Formats 6 to 14 open read-only as they are (no format
  * 15 height); for writing they are upgraded in place. An older binary
  * refuses a format 15 store (it lacks the rule). */
-/* Format 16: two stricter rules from a height, format16_height in meta
+/* Format 16: three stricter rules from a height, format16_height in meta
  * (gt_genesis; no new table): human_issuer_withdraw is refused while a
  * round whose window ended before the issuer's leave is not finalized (its
- * attestations still count there, so its bond stays at stake), and
+ * attestations still count there, so its bond stays at stake),
  * points_record credits a slot paid from format 15 on to the epoch it was
  * paid in, whenever it is recorded before that epoch's close (the recorder
- * chose between two epochs before). From that height every block's state root
- * commits format 16's height beside the older seven (ledger/block.c). 0
- * for a new ledger; for one upgraded, the block after its head then.
+ * chose between two epochs before), and airdrop_close waits
+ * GT_AIRDROP_CLOSE_GRACE_S after the epoch's end (else an earner closed it
+ * at once, before a worker paid late in it recorded). From that height
+ * every block's state root commits format 16's height beside the older
+ * seven (ledger/block.c). 0 for a new ledger; for one upgraded, the block
+ * after its head then.
  * Formats 6 to 15 open read-only as they are (no format 16 height); for
  * writing they are upgraded in place. An older binary refuses a format 16
  * store (it lacks the rules). */

@@ -226,7 +226,7 @@ static void test_poster_lapsed_wallet_labels(void) {
 static void epoch_squat_on(gt_ledger *l, int format14) {
     uint64_t e = gt_fund_epoch_of(now_of(l)), squat = format14 ? GT_FUND_MIN_CONTRIBUTION : 1;
     gt_result res;
-    for (uint64_t k = 0; k < 3; k++)
+    for (uint64_t k = 0; k < 4; k++)
         CHECK_EQ_INT(fa(l, X0 + 5, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + k, squat), 0);
     int rc = fa(l, ALICE, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e + 1, 50 * TOKEN);
     fprintf(stderr, "  the real funder after a squat of %llu: %d %s\n", (unsigned long long)squat, rc,
@@ -246,7 +246,7 @@ static void epoch_squat_on(gt_ledger *l, int format14) {
     CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
-    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* format 16: the close's grace */
     const int who[3] = {X0 + 5, ALICE, CAROL};
     const uint64_t put[3] = {squat, TOKEN, 333333}, pool = squat + TOKEN + 333333;
     uint64_t before[3], paid = 0;
@@ -266,12 +266,12 @@ static void epoch_squat_on(gt_ledger *l, int format14) {
             (unsigned long long)share[0], (unsigned long long)share[1], (unsigned long long)share[2]);
     CHECK(back > 0 && back - given < 3);
     for (int i = 0; i < 3; i++) CHECK_EQ_U64(bal(l, who[i]) - before[i], share[i]);
-    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S); /* e + 1: no points, each funder's own back */
+    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* e + 1: no points, each its own back */
     uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 1), 0);
     CHECK_EQ_U64(bal(l, ALICE) - a0, 50 * TOKEN);
     CHECK_EQ_U64(bal(l, X0 + 5) - s0, squat);
-    epoch_funders_full(l, e + 2);
+    epoch_funders_full(l, e + 3); /* not over yet after the grace of e + 1 */
 }
 /* An epoch funded before format 14 (one funder, no fd_epoch_funds rows)
  * and topped up by another funder after the upgrade: its first funder's
@@ -287,7 +287,7 @@ static void epoch_across_upgrade(void) {
     CHECK_EQ_INT(gt_ledger_head(l, &head, NULL), 0);
     l = format14_at(l, head.height + 1);
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
-    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* format 16: the close's grace */
     uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
     CHECK_EQ_U64(bal(l, ALICE) - a0, TOKEN);
@@ -333,7 +333,7 @@ static void format13_store_upgrade(void) {
     if (!l) return;
     CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* a pre-14 revocation (1): again at once */
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), 0);
-    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* format 16: the close's grace */
     uint64_t a0 = bal(l, ALICE), s0 = bal(l, X0 + 5);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
     CHECK_EQ_U64(bal(l, ALICE) - a0, TOKEN);
@@ -637,7 +637,7 @@ static void points_kept_on(gt_ledger *l, int format) {
             (unsigned long long)(e + 2), rc, rc ? res.msg : "(taken)");
     CHECK_EQ_INT(rc, format == 15 ? GT_ESTATE : 0);
     if (rc) CHECK_CONTAINS(res.msg, "its points are recorded in that epoch or the next");
-    next_block_at(l, (e + 3) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 3) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* format 16: the close's grace */
     uint64_t before = bal(l, CAROL), back = bal(l, ALICE);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 2), 0);
     json_t *c = claim_view(l, e + 2, CAROL);
@@ -664,7 +664,9 @@ static void test_points_kept(void) {
  * was paid in and the next (record at once or wait a day) once both pools
  * and most of their points were public. The world's two slots are paid in
  * epoch e; ALICE funds e with 1 token and e+1 with 50. In e+1 BOB records
- * task_c's, e is closed, CAROL records task_b's. From format 16 BOB's
+ * task_c's, e is closed (from format 16 once its grace,
+ * GT_AIRDROP_CLOSE_GRACE_S, is over: test_close_grace), CAROL records
+ * task_b's. From format 16 BOB's
  * points go to e (the 1-token pool, which the close pays him) and CAROL's
  * are refused: e, the epoch her slot was paid in, is closed; e+1 has no
  * points and its 50 tokens go back to ALICE. Under format 15's rule both
@@ -687,6 +689,7 @@ static void points_epoch_fixed_on(gt_ledger *l, int format16) {
             (unsigned long long)(e + 1), res.msg);
     CHECK_CONTAINS(res.msg, want);
     uint64_t bob = bal(l, BOB), carol = bal(l, CAROL), back = bal(l, ALICE);
+    if (format16) next_block_at(l, (e + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* the close's grace */
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
     int rc = fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b));
     fprintf(stderr, "  CAROL's slot, paid in epoch %llu, recorded after its close: %d %s\n", (unsigned long long)e,
@@ -696,7 +699,7 @@ static void points_epoch_fixed_on(gt_ledger *l, int format16) {
     json_t *b = claim_view(l, e, BOB);
     CHECK(format16 ? b != NULL : b == NULL); /* e's pool: BOB's under format 16, back to ALICE before */
     json_decref(b);
-    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 2) * GT_FUND_EPOCH_S + (format16 ? GT_AIRDROP_CLOSE_GRACE_S : 0));
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e + 1), 0);
     json_t *c = claim_view(l, e + 1, CAROL);
     fprintf(stderr, "  epoch %llu's 50-token pool: CAROL's claim %s, back to ALICE %llu\n", (unsigned long long)(e + 1),
@@ -713,6 +716,95 @@ static void test_points_epoch_fixed(void) {
     points_epoch_fixed_on(world(), 1);
     skew = 0;
     points_epoch_fixed_on(world_on(format_at(fresh(), 16, 1000000)), 0); /* format 15's rule */
+}
+
+/* poster posts a one-slot generate task of `bounty`, worker claims, submits
+ * and, accepted by the poster, is paid in the block at paid_at_s (the
+ * task's four earlier blocks come the seconds before); returns the task. */
+static void slot_paid_at(gt_ledger *l, int poster, int worker, uint64_t bounty, uint64_t paid_at_s,
+                         uint8_t task[32]) {
+    next_block_at(l, paid_at_s - 4);
+    CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    blob("late"), bounty, TOKEN),
+                 0);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}",
+                    hx(task), blob("late")),
+                 0);
+    CHECK_EQ_INT(fa(l, poster, NULL, NULL, "task_verify",
+                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(task),
+                    blob("late")),
+                 0);
+    CHECK_EQ_U64(now_of(l), paid_at_s - 1);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
+    CHECK_EQ_U64(now_of(l), paid_at_s);
+}
+
+/* The amount of who's claim in closed epoch e, 0 when it has none. */
+static uint64_t claim_amount(gt_ledger *l, uint64_t e, int who) {
+    json_t *c = claim_view(l, e, who);
+    uint64_t amt = c ? strtoull(json_string_value(json_object_get(c, "amount")), NULL, 10) : 0;
+    json_decref(c);
+    return amt;
+}
+
+/* The close race format 16's paid-epoch rule opened: a slot's points go to
+ * the epoch it was paid in and are refused once that epoch is closed, and
+ * anyone may close an epoch from the first block after it. So BOB, an
+ * earner of epoch e (task_c's 3 tokens of points), closed e in the first
+ * block of e+1, before CAROL, paid 1 token in e's last second, recorded:
+ * her points were refused and e's 8-token pool was all BOB's. From format
+ * 16 the close waits GT_AIRDROP_CLOSE_GRACE_S after e's end (refused with
+ * the time it may be closed from), CAROL records within the grace into e,
+ * then the close splits the pool 3:1 (6 and 2 tokens). Under format 15's
+ * rule (format 16 far ahead) the close in e+1's first block is taken as
+ * before, BOB's claim is the whole pool and CAROL's points go to e+1; and
+ * both replay (done()). */
+static void close_grace_on(gt_ledger *l, int format16) {
+    uint64_t e = gt_fund_epoch_of(now_of(l)), end = (e + 1) * GT_FUND_EPOCH_S;
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(attest(l, V1, BOB, "bob", now_of(l) + 400000), 0); /* the posters hold a proof of human */
+    CHECK_EQ_INT(attest(l, V1, CAROL, "carol", now_of(l) + 400000), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 8 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    uint8_t late[32];
+    slot_paid_at(l, BOB, CAROL, TOKEN, end - 1, late); /* paid in e's last second */
+    next_block_at(l, end); /* e+1's first block: BOB closes at once */
+    gt_result res;
+    int rc = fa(l, BOB, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e);
+    fprintf(stderr, "  epoch %llu closed in the first block after it: %d %s\n", (unsigned long long)e, rc,
+            rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, format16 ? GT_ESTATE : 0);
+    char want[96];
+    snprintf(want, sizeof want, "may be closed from block time %llu",
+             (unsigned long long)(end + GT_AIRDROP_CLOSE_GRACE_S));
+    if (format16) CHECK_CONTAINS(res.msg, want);
+    next_block_at(l, end + 100); /* CAROL records within the grace */
+    rc = fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(late));
+    fprintf(stderr, "  CAROL's slot paid at the end of epoch %llu, recorded 100 s later: %d %s\n",
+            (unsigned long long)e, rc, rc ? res.msg : "(taken)");
+    CHECK_EQ_INT(rc, 0);
+    if (format16) {
+        next_block_at(l, end + GT_AIRDROP_CLOSE_GRACE_S - 1);
+        CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE); /* a second early */
+        CHECK_CONTAINS(res.msg, "(in 1 s)");
+        next_block_at(l, end + GT_AIRDROP_CLOSE_GRACE_S);
+        CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    }
+    uint64_t bob = claim_amount(l, e, BOB), carol = claim_amount(l, e, CAROL);
+    fprintf(stderr, "  epoch %llu's 8-token pool: BOB %llu, CAROL %llu\n", (unsigned long long)e,
+            (unsigned long long)bob, (unsigned long long)carol);
+    CHECK_EQ_U64(bob, format16 ? 6 * TOKEN : 8 * TOKEN);
+    CHECK_EQ_U64(carol, format16 ? 2 * TOKEN : 0);
+    done(l);
+}
+static void test_close_grace(void) {
+    skew = 0;
+    close_grace_on(world(), 1);
+    skew = 0;
+    close_grace_on(world_on(format_at(fresh(), 16, 1000000)), 0); /* format 15's rule */
 }
 
 /* Contributions are paid to the project's owner at once, so the same tokens
@@ -902,7 +994,7 @@ static void test_held(void) {
         CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN / 2), 0);
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
-    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S);
+    next_block_at(l, (e + 1) * GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S); /* format 16: the close's grace */
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
     for (int who = BOB; who <= CAROL; who++) {
         json_t *c = claim_view(l, e, who);
@@ -1020,6 +1112,7 @@ int main(void) {
     RUN(test_withdraw_in_gap);
     RUN(test_points_kept);
     RUN(test_points_epoch_fixed);
+    RUN(test_close_grace);
     RUN(test_epoch_squat);
     RUN(test_recycled_total);
     RUN(test_limit_messages);

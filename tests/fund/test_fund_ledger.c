@@ -695,6 +695,9 @@ static void test_points_airdrop(void) {
     CHECK_CONTAINS(res.msg, "not paid");
     CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE); /* not over */
     skew += (e + 1) * GT_FUND_EPOCH_S - now_of(l) + 10;
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE); /* format 16's grace */
+    CHECK_CONTAINS(res.msg, "may be closed from block time");
+    skew += GT_AIRDROP_CLOSE_GRACE_S;
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
     CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE);
     /* the tree by hand: 3 points each of 6, pool 7 -> 3.5 tokens each, indexes in address order */
@@ -734,7 +737,7 @@ static void test_points_airdrop(void) {
     /* an epoch without points gives its pool back */
     uint64_t e2 = gt_fund_epoch_of(now_of(l)), a0 = bal(l, ALICE);
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e2, 2 * TOKEN), 0);
-    skew += GT_FUND_EPOCH_S;
+    skew += GT_FUND_EPOCH_S + GT_AIRDROP_CLOSE_GRACE_S;
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e2), 0);
     CHECK_EQ_U64(bal(l, ALICE), a0);
     audit_ok(l);

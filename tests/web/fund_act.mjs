@@ -13,7 +13,9 @@
 //     listed on the page), then under 0.01 GOT: refused;
 //   - a paid slot's points recorded by its worker from the airdrops page
 //     (then the same slot again: refused);
-//   - the epoch closed from its page once over (then closed again: refused).
+//   - the epoch's page, once it is over, offers no close within its grace (a
+//     day, ledger format 16), then the epoch closed from its page (then
+//     closed again: refused).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -223,7 +225,16 @@ async function epochActions(ctx, t, env, keys, agent) {
   await refused(page, t, 'points', keys.budi, /already recorded/, 'the same slot recorded again is refused');
   await page.close();
 
+  // over, but within the grace (from ledger format 16 a day) for workers paid late in it: no close form yet
   await env.clock((n + 1) * EPOCH_S + 5);
+  page = await openForm(ctx, t, env, `epoch/${n}`, null);
+  const wait = (await page.$('#epoch-close-wait')) ? await page.textContent('#epoch-close-wait') : '';
+  check(
+    e.closeFromS === (n + 2) * EPOCH_S && (await page.$('details#close')) === null && /may close it from/.test(wait),
+    `epoch ${n}, just over, offers no close before its closeFromS ${e.closeFromS}: "${wait}"`,
+  );
+  await page.close();
+  await env.clock(e.closeFromS + 5);
   page = await openForm(ctx, t, env, `epoch/${n}`, 'close');
   const [ok3, text3] = await signIn(page, t, 'close-epoch', keys.citra);
   check(ok3 === '1', `the epoch closed from its page once over: ${text3}`);

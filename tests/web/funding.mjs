@@ -252,7 +252,8 @@ async function matchesShown(ctx, t, env, round) {
 }
 
 // Each paid slot's worker records its points; ayu funds the epoch; the clock
-// passes its end and it is closed. Returns the closed epoch (GET). The demo
+// passes its closeFromS (from ledger format 16 a day after its end: the grace
+// for workers paid late in it) and it is closed. Returns the closed epoch (GET). The demo
 // records every paid slot's points itself (once per slot, ever) and funds its
 // day's epoch: then that epoch is the one closed here. The demo's day may be
 // the one before the ledger's now (a run that crosses midnight UTC, or a
@@ -267,7 +268,7 @@ async function pointsAndAirdrop(t, env, fund, tasks, ayu, now) {
     cur = before;
   }
   if (cur.status === 'funded' && cur.points.length > 0) {
-    await env.clock(Math.max(now, (at + 1) * 86400 + 5));
+    await env.clock(Math.max(now, cur.closeFromS + 5));
     fund(ayu, 'airdrop-close', '--epoch', String(at));
     const e = await t.api(env.base, `/v1/fund/epochs/${at}`);
     t.check(
@@ -295,7 +296,8 @@ async function pointsAndAirdrop(t, env, fund, tasks, ayu, now) {
   const open = await t.api(env.base, `/v1/fund/epochs/${n}`);
   t.check(recorded > 0 && open.points.length > 0, `workers recorded points for ${recorded} paid slots in epoch ${n}`);
   fund(ayu, 'airdrop-fund', '--amount', '10', '--epoch', String(n));
-  await env.clock(Math.max(now, (n + 1) * 86400 + 5));
+  t.check(open.closeFromS === (n + 1) * 86400 + 86400, `epoch ${n} may be closed a day after its end (${open.closeFromS})`);
+  await env.clock(Math.max(now, open.closeFromS + 5));
   fund(ayu, 'airdrop-close', '--epoch', String(n));
   const e = await t.api(env.base, `/v1/fund/epochs/${n}`);
   t.check(e.status === 'closed' && e.claims.length > 0, `epoch ${n} closed with ${e.claims.length} claims, root ${e.root}`);
