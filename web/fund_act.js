@@ -170,7 +170,8 @@ export function pointsForm() {
       return [`points of slot ${slot.value.trim()} recorded for ${short(signer.address)} in block `, blockLink(res.height)];
     },
     'The worker of a paid slot records its points once; from ledger format 16 they go to the epoch the slot was ' +
-      'paid in, whenever recorded before that epoch is closed (format 15: the epoch paid in or the next).',
+      'paid in, whenever recorded before that epoch is closed (format 15: the epoch paid in or the next). An ' +
+      'epoch closes no sooner than a day after it ends, so a slot paid in its last moments still counts.',
   );
 }
 
@@ -199,6 +200,7 @@ export function closeEpochForm(e) {
       const res = await submitSigned(signer, 'airdrop_close', { epoch: String(e.epoch) });
       return [`epoch ${e.epoch} closed in block `, blockLink(res.height), '; reload to see its claims'];
     },
-    'Anyone may close an epoch once it is over: its pool is split by points into a Merkle tree of claims.',
+    'Anyone may close an epoch a day after it ends (from ledger format 16: the grace in which workers paid late ' +
+      'in it record their points): its pool is split by points into a Merkle tree of claims.',
   );
 }
