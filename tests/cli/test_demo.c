@@ -236,7 +236,7 @@ static void test_demo_run(void) {
         CHECK_STR(json_string_value(json_object_get(rc_, "slashed")), "0.75");
         CHECK_STR(str_at(citra, "after", "balance"), "13.75");
         /* Nothing is left locked once every task is complete, but today's
-         * airdrop pool (3), which closes tomorrow, and the faucet's issuer
+         * airdrop pool (3), closed a day after it ends, and the faucet's issuer
          * bond (10, moved out of its stake; demo_fund.c). */
         size_t i;
         json_t *a;
