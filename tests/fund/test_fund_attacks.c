@@ -7,7 +7,9 @@
  * ledger format 14, and each also run on a ledger whose format 14 starts far
  * ahead, where the old rule still holds and replays), an issuer's leave in
  * the same gap (closed by format 15's rule, run the same way) and its
- * withdrawal there one unbonding period later (format 16's); the limit
+ * withdrawal there one unbonding period later (format 16's), and an epoch
+ * closed at once by an earner before a worker paid in its last second
+ * recorded (format 16's close grace, test_close_grace); the limit
  * refusals' messages and fund-label-escrow (fixed); and the attacks that
  * held (test_held). The three holes once left open here (printed by OPEN(),
  * failing only under GT_FUND_ATTACKS_STRICT=1) are plain CHECKs since
