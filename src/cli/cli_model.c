@@ -542,9 +542,9 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
     if (o->softcap) gt_gguf_writer_set_f32(w, AKEY("final_logit_softcapping"), o->softcap);
     if (o->longrope) { /* the converter's factor: sqrt(1 + ln(scale) / ln(original)), 1 when not longer */
         double scale = (double)o->ctx / o->longrope;
+        double factor = scale > 1.0 ? sqrt(1.0 + gt_dmath_log(scale) / gt_dmath_log((double)o->longrope)) : 1.0;
         gt_gguf_writer_set_u32(w, AKEY("rope.scaling.original_context_length"), o->longrope);
-        gt_gguf_writer_set_f32(w, AKEY("rope.scaling.attn_factor"),
-                               scale > 1.0 ? (float)sqrt(1.0 + gt_dmath_log(scale) / gt_dmath_log((double)o->longrope)) : 1.0f);
+        gt_gguf_writer_set_f32(w, AKEY("rope.scaling.attn_factor"), (float)factor);
     }
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
