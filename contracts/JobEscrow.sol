@@ -169,6 +169,10 @@ contract JobEscrow {
     // worker's stake that long behind a silent evaluator (a claimed timed job ends only by its phases).
     uint256 public constant MIN_PHASE_S = 2;
     uint256 public constant MAX_PHASE_S = 1000000;
+    // A job's expiry at most this far after the block that opens it (366 days, `gotong chain post/hire`'s
+    // --expires-s bound): an untimed job's claim holds the worker's stake until its expiry when the evaluator is
+    // silent, and the budget sits in escrow until then; uncapped, a poster could lock either until the year 36812.
+    uint256 public constant MAX_EXPIRY_S = 31622400;
     // postSlots' terms (a struct: one stack slot for twelve arguments). The
     // fee (0, or at most the stake; none when the client judges) is each
     // slot's; batchItems the units of each slot (0: no per-unit verdicts),
@@ -429,6 +433,8 @@ contract JobEscrow {
     error ClientIsOwnWorker();
     /// escrow: expiredAt must be a future unix time
     error ExpiredAtNotFuture();
+    /// escrow: expiredAt must be at most 31622400 s (366 days) after the block's time
+    error ExpiryTooFar();
     /// escrow: no such job
     error NoSuchJob();
     /// escrow: amount over 2^64 - 1
@@ -1127,6 +1133,7 @@ contract JobEscrow {
         require(evaluator != msg.sender || provider != msg.sender, ClientIsOwnWorker());
         require(expiredAt > block.timestamp && expiredAt < type(uint40).max,
                 ExpiredAtNotFuture());
+        require(expiredAt - block.timestamp <= MAX_EXPIRY_S, ExpiryTooFar());
         jobId = ++jobCount;
         jobs[jobId] = Job(msg.sender, uint40(expiredAt), Status.Open, 0, 0, provider, 0, 0, evaluator, 0, 0);
         emit JobCreated(jobId, msg.sender, provider, evaluator, expiredAt);

@@ -15,6 +15,9 @@
 #include "chain/client.h"
 
 #define GT_CHAIN_MAX_CODE_BYTES (48u << 10) /* EIP-3860's initcode limit: 49152 */
+/* JobEscrow.MAX_EXPIRY_S: a job's expiry is at most this long after the block that opens it (366 days; the escrow
+ * refuses a later one with ExpiryTooFar). `gotong chain post` and `hire` bound --expires-s by it. */
+#define GT_ESCROW_MAX_EXPIRY_S 31622400u
 
 /* Deploys creation code (hex, as solc writes it, in the file at path)
  * followed by the encoded constructor args; *at gets the address. */

@@ -96,6 +96,7 @@ static const gt_escrow_error ERRORS[] = {
     {"EvaluatorIsZeroAddress()", "escrow: evaluator is the zero address"},
     {"ClientIsOwnWorker()", "escrow: the client may not be its own worker"},
     {"ExpiredAtNotFuture()", "escrow: expiredAt must be a future unix time"},
+    {"ExpiryTooFar()", "escrow: expiredAt must be at most 31622400 s (366 days) after the block's time"},
     {"NoSuchJob()", "escrow: no such job"},
     {"AmountOver64Bits()", "escrow: amount over 2^64 - 1"},
     {"TokenTransferFromFailed()", "escrow: token transferFrom failed"},

@@ -286,7 +286,7 @@ int gt_cli_chain_hire(int argc, char **argv, const char *usage) {
                                {"--budget", NULL, GT_CLI_OPT_U64, &h.budget, 1, UINT64_MAX, NULL},
                                {"--stake", NULL, GT_CLI_OPT_U64, &h.stake, 0, UINT64_MAX, NULL},
                                {"--fee", NULL, GT_CLI_OPT_U64, &h.fee, 0, UINT64_MAX, NULL},
-                               {"--expires-s", NULL, GT_CLI_OPT_U64, &h.expires_s, 60, 366 * 86400, NULL},
+                               {"--expires-s", NULL, GT_CLI_OPT_U64, &h.expires_s, 60, GT_ESCROW_MAX_EXPIRY_S, NULL},
                                {"--wait-s", NULL, GT_CLI_OPT_U64, &h.wait_s, 1, 86400, NULL},
                                GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw),
                                {NULL, NULL, 0, NULL, 0, 0, NULL}};

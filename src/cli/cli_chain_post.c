@@ -151,7 +151,7 @@ int gt_cli_chain_post(int argc, char **argv, const char *usage) {
         {"--fee", NULL, GT_CLI_OPT_U64, &p.t.fee, 0, UINT64_MAX, NULL},
         {"--submit-s", NULL, GT_CLI_OPT_U64, &p.s.submit_s, POST_MIN_PHASE_S, POST_MAX_PHASE_S, NULL},
         {"--verify-s", NULL, GT_CLI_OPT_U64, &p.s.verify_s, POST_MIN_PHASE_S, POST_MAX_PHASE_S, NULL},
-        {"--expires-s", NULL, GT_CLI_OPT_U64, &p.expires_s, 60, 366 * 86400, NULL},
+        {"--expires-s", NULL, GT_CLI_OPT_U64, &p.expires_s, 60, GT_ESCROW_MAX_EXPIRY_S, NULL},
         GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw),
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse_text("chain post", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage);

@@ -267,6 +267,31 @@ static void test_post_timed_rules(void) {
     CHECK_EQ_U64(balance(&CLIENT.addr), c0);
 }
 
+/* A job's expiry has a ceiling (JobEscrow.MAX_EXPIRY_S, 366 days after the block that opens it): an untimed job's
+ * claim holds the worker's stake until its expiry behind a silent evaluator, so a poster could lock a stake (or its
+ * escrow) until the year 36812. Refused for a job and for a task's slots, nothing escrowed; the ceiling itself is
+ * taken. Before: every expiry under 2^40 was taken. */
+static void test_expiry_max(void) {
+    gt_err err;
+    uint64_t c0 = balance(&CLIENT.addr), id = 0;
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .budget = 10, .stake = 1,
+                         .expired_at = anvil_now(&C) + GT_ESCROW_MAX_EXPIRY_S + 3600};
+    gt_keccak256("a job for a year and a day", 26, t.desc_hash);
+    int rc = gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, t.expired_at, t.desc_hash, 10, 1, &id, NULL, &err);
+    CHECK_EQ_INT(rc, GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "expiredAt must be at most 31622400 s (366 days) after the block's time");
+    gt_escrow_slots sl = {.slots = 2, .submit_s = SUBMIT_S, .verify_s = VERIFY_S};
+    CHECK_EQ_INT(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &sl, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "expiredAt must be at most 31622400 s (366 days) after the block's time");
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    /* The ceiling from the chain's latest block: the next block is later, so this is within it. */
+    t.expired_at = anvil_now(&C) + GT_ESCROW_MAX_EXPIRY_S;
+    CHECK_MSG(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, t.expired_at, t.desc_hash, 10, 1, &id, NULL,
+                             &err) == 0, "%s", err.msg);
+    OK_CALL(&VERIFIER, REJECT, id, "withdrawn", NULL);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+}
+
 /* Who may make a job timed, and when. */
 static void test_phases_rules(void) {
     gt_err err;
@@ -1072,6 +1097,7 @@ int main(void) {
     RUN(test_timed_lifecycle_gas);
     RUN(test_phases_rules);
     RUN(test_post_timed_rules);
+    RUN(test_expiry_max);
     RUN(test_task_slots);
     RUN(test_task_seats);
     RUN(test_units_no_court);
