@@ -46,6 +46,7 @@
 #define GT_API_DEFAULT_BLOCK_INTERVAL_MS 1000
 #define GT_API_DEFAULT_LISTEN "127.0.0.1:8645"
 #define GT_API_CHAIN_CONFIRMATIONS 3 /* --chain-confirmations' default */
+#define GT_API_CHAIN_MAX_STAKE_PCT 100 /* --max-stake-pct's default: the agent stakes at most a job's budget */
 #define GT_API_SHUTDOWN_GRACE_MS 10000   /* longest wait for in-flight requests at stop */
 #define GT_API_EVENT_BATCH_MS 10         /* events of new blocks go out at most this late */
 #define GT_API_MAX_CONNECTIONS_PER_IP 128 /* open connections from one client address */
@@ -100,6 +101,7 @@ typedef struct gt_node_config {
     const char *chain_public_url;     /* the agent card's url; NULL: http://LISTEN */
     const char *chain_name;           /* the card's name; NULL: the wallet's address */
     uint64_t chain_price;             /* base units a job must budget for this agent to work it */
+    uint64_t chain_max_stake_pct;     /* the most stake, in % of a job's budget, the agent locks on a claim */
     /* Routes an upper layer adds (api/ext.h: `gotong node -m MODEL`'s OpenAI
      * API); NULL: none. Borrowed: it must outlive the node. Needs threads 0. */
     const struct gt_api_ext *ext;

@@ -59,6 +59,7 @@ struct gt_chain_market {
     gt_addr deployer; /* chain.json's: when it is the agent's wallet, the keeper reveals the court's seed links */
     const char *chain_url; /* --chain (the node's config outlives the market): the input route's own connection */
     uint64_t chain_id, confirmations;
+    uint64_t max_stake_pct; /* --max-stake-pct: the most stake a claim locks, in % of the job's budget */
     gt_card card;   /* served at /.well-known/agent-card.json (with the agent's id once registered) */
     pthread_mutex_t mu; /* card, stop */
     pthread_cond_t cv;
@@ -137,6 +138,18 @@ static int stake_lock_ok(uint64_t id, uint64_t stake, uint64_t lock_s, gt_err *e
                       STAKE_LOCK_MAX_S);
 }
 
+/* 0 when job id's stake is at most max_stake_pct % of its budget (--max-stake-pct, default 100: a worker never risks
+ * more than the job pays). A claim's stake goes to the client on a rejection that stands, so a poster asking a huge
+ * stake for a tiny budget (and rejecting, or naming an evaluator that does) takes far more by the slash than it
+ * pays for the work; before, the agent staked whatever its balance covered for any budget at its price. GT_EFUNDS,
+ * for good (a funded job's terms do not change), otherwise. */
+static int stake_ratio_ok(const gt_chain_market *m, uint64_t id, uint64_t budget, uint64_t stake, gt_err *err) {
+    if ((unsigned __int128)stake * 100 <= (unsigned __int128)budget * m->max_stake_pct) return 0;
+    return gt_err_set(err, GT_EFUNDS, "job %llu asks a stake of %llu base units for a budget of %llu, over the %llu %% "
+                      "of its budget this node stakes (--max-stake-pct): not claimed", (unsigned long long)id,
+                      (unsigned long long)stake, (unsigned long long)budget, (unsigned long long)m->max_stake_pct);
+}
+
 /* 0 when job id (expiring at expired_at) leaves this agent time to submit after a claim sent now: the submit window
  * (a timed job's submitSeconds, the claim's block on; else the expiry less the chain's time) at least
  * CLAIM_MIN_S plus CLAIM_S_PER_DEPTH per confirmation (the claim and the submission each confirmed at the node's
@@ -171,6 +184,7 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
     if (!rc && now.status != GT_ESCROW_FUNDED)
         rc = gt_err_set(err, GT_ESTATE, "job %llu is %s on chain, not funded", (unsigned long long)j->id,
                         gt_escrow_status_name(now.status));
+    if (!rc && !now.claimed) rc = stake_ratio_ok(m, j->id, now.budget, now.stake, err);
     if (!rc && !now.claimed) rc = claim_time_ok(m, j->id, now.expired_at, now.stake, err);
     if (!rc && !now.claimed)
         rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, j->id, NULL, NULL, err);
@@ -319,9 +333,11 @@ static void seek(gt_chain_market *m) {
      * would revert) on every look while the slot is open; seats are never given back, so that is final. */
     if ((rc = gt_chain_seat_left(&m->chain, &m->escrow, id, &m->acct.addr, &err)))
         return slot_note(m, id, "no claim", rc == GT_EPERM, err.msg);
-    /* A window too short to submit in is for good too (the slot's submitSeconds never change). */
-    if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = claim_time_ok(m, id, j.expired_at, j.stake, &err)))
-        return slot_note(m, id, "no claim", rc == GT_ESTATE, err.msg);
+    /* A window too short to submit in is for good too (the slot's submitSeconds never change), as is a stake too
+     * large for the slot's budget (its terms never change). */
+    if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = stake_ratio_ok(m, id, j.budget, j.stake, &err)) ||
+        (rc = claim_time_ok(m, id, j.expired_at, j.stake, &err)))
+        return slot_note(m, id, "no claim", rc == GT_ESTATE || rc == GT_EFUNDS, err.msg);
     rc = prefetch(m, id, &j, &in, &err);
     if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
     if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);
@@ -490,6 +506,7 @@ int gt_chain_market_start(gt_node *n, gt_chain_market **out, gt_err *err) {
     pthread_cond_init(&m->cv, NULL);
     m->confirmations = n->cfg.chain_confirmations;
     m->chain_url = n->cfg.chain_url;
+    m->max_stake_pct = n->cfg.chain_max_stake_pct;
     int rc = market_open(n, m, err);
     if (!rc && pthread_create(&m->th, NULL, watcher_main, m) != 0)
         rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain market's watcher thread");

@@ -43,6 +43,7 @@ void gt_node_config_default(gt_node_config *c) {
     c->blob_min_free_bytes = GT_API_BLOB_MIN_FREE_BYTES;
     c->index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
     c->chain_confirmations = GT_API_CHAIN_CONFIRMATIONS;
+    c->chain_max_stake_pct = GT_API_CHAIN_MAX_STAKE_PCT;
 }
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }

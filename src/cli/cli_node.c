@@ -54,6 +54,8 @@ static void usage(FILE *f) {
             "                           judge those naming it as evaluator (skill text.wordcount)\n"
             "  --password-file F        that wallet's password (default: asked on the terminal)\n"
             "  --price UNITS            the least budget the agent works for (default 1)\n"
+            "  --max-stake-pct P        the most stake the agent locks on a claim, in %% of the job's budget\n"
+            "                           (default %d): a job asking more is not claimed\n"
             "  --public-url URL         the card's URL (default http://HOST:PORT of --listen)\n"
             "  --agent-name NAME        the card's name (default the wallet's address)\n"
             "serving a model on the same port (the OpenAI API of `gotong serve`, same code):\n"
@@ -69,7 +71,7 @@ static void usage(FILE *f) {
             GT_API_TIMEOUT_S, GT_API_MAX_CONNECTIONS_PER_IP, GT_API_REQUEST_MAX_S,
             (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS,
             (unsigned long long)GT_API_BLOB_STORE_MAX_BYTES, (unsigned long long)GT_API_BLOB_MIN_FREE_BYTES,
-            GT_API_CHAIN_CONFIRMATIONS);
+            GT_API_CHAIN_CONFIRMATIONS, GT_API_CHAIN_MAX_STAKE_PCT);
 }
 
 /* Sets the log level from its name; a usage error for any other word. */
@@ -133,6 +135,7 @@ static int parse_node(int argc, char **argv, node_args *a) {
         {"--chain-wallet", NULL, GT_CLI_OPT_STR, &a->wallet, 0, 0, NULL},
         {"--password-file", NULL, GT_CLI_OPT_STR, &a->pw, 0, 0, NULL},
         {"--price", NULL, GT_CLI_OPT_U64, &cfg->chain_price, 0, UINT64_MAX, NULL},
+        {"--max-stake-pct", NULL, GT_CLI_OPT_U64, &cfg->chain_max_stake_pct, 0, 1000000, NULL},
         {"--public-url", NULL, GT_CLI_OPT_STR, &cfg->chain_public_url, 0, 0, NULL},
         {"--agent-name", NULL, GT_CLI_OPT_STR, &cfg->chain_name, 0, 0, NULL},
         {"--model", "-m", GT_CLI_OPT_STR, &a->model.model_path, 0, 0, NULL},

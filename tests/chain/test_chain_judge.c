@@ -449,9 +449,9 @@ static void test_slot_of_client_node_down(void) {
 }
 
 /* An open slot's input before any claim, served only to an agent that could claim it: A posts a slot asking more
- * stake than B's wallet holds and gives A's node its input; B's node is refused (403: its free stake) and does not
- * claim; an unregistered wallet, B's and the client's own are refused, each with its reason; ROGUE, registered here
- * and funded to the stake, is served the exact input. */
+ * stake than B's wallet holds and gives A's node its input; B's node, whose stake cap the slot is over, asks nothing
+ * and does not claim; an unregistered wallet, B's (403: its free stake) and the client's own are refused, each with
+ * its reason; ROGUE, registered here and funded to the stake, is served the exact input. */
 static void test_open_slot_input(void) {
     static const char input[] = "an open slot's input\n";
     const uint64_t big = 1000000000000ull; /* more than B's wallet holds */
@@ -462,9 +462,11 @@ static void test_open_slot_input(void) {
     CHECK(balance(&OP[1].addr) < big);
     uint64_t slot = post_slot_of_a(input, big);
     CHECK_EQ_INT(post_input(0, slot, input), 202); /* A's node: the client's */
-    CHECK(wait_field(1, slot, "note", "no claim (look "));
-    CHECK(wait_field(1, slot, "note", "free stake (its token balance) is under job"));
-    printf("B's node on slot %llu, short of its stake: %s\n", (unsigned long long)slot, FIELD_LAST);
+    /* B's node asks nothing: a stake a billion times the budget is over its --max-stake-pct (default 100), for good
+     * (before, it asked A's node, was refused for its free stake and looked again at every backoff). */
+    CHECK(wait_field(1, slot, "note", "no claim: job"));
+    CHECK(wait_field(1, slot, "note", "over the 100 % of its budget this node stakes (--max-stake-pct): not claimed"));
+    printf("B's node on slot %llu, asked a stake over its budget: %s\n", (unsigned long long)slot, FIELD_LAST);
     uint64_t now_s = (uint64_t)time(NULL);
     input_url_at(0, url, sizeof url, slot, &LONER, &LONER.addr, now_s + 60); /* no agent */
     CHECK_EQ_INT(http(url, NULL, &body), 403);

@@ -375,6 +375,27 @@ static void test_claim_lock_bounded(void) {
     CHECK_EQ_U64(balance(&OP[1].addr), b0);
 }
 
+/* A staked job naming B whose stake is five times its budget: a rejection that stands gives the client the stake,
+ * so a poster asking a huge stake for a tiny payment takes far more by the slash than it pays. B's node (default
+ * --max-stake-pct 100) does not claim it and says why, for good; its stake stays free. Before, it staked whatever its
+ * balance covered for any budget at or over its price. */
+static void test_stake_over_budget(void) {
+    static const char input[] = "five times the pay at stake\n";
+    mint(&OP[1].addr, 5 * BUDGET);
+    uint64_t b0 = balance(&OP[1].addr);
+    uint64_t id = post_job(&OP[1].addr, input, 5 * BUDGET);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
+    CHECK(wait_field_at(url, "note", "asks a stake of 5000 base units for a budget of 1000, over the 100 % of its "
+                        "budget this node stakes (--max-stake-pct): not claimed", 1));
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0);
+}
+
 /* ---- disputes driven by the nodes ---- */
 
 /* The judges: three validators of the court with the least stake each. */
@@ -643,6 +664,7 @@ int main(void) {
     RUN(test_keeper_worker_takes_stake_back);
     RUN(test_claim_needs_time);
     RUN(test_claim_lock_bounded);
+    RUN(test_stake_over_budget);
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
