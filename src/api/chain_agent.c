@@ -164,10 +164,19 @@ static int claim_time_ok(gt_chain_market *m, uint64_t id, uint64_t expired_at, u
     if (!rc) rc = gt_escrow_phases(&m->chain, &m->escrow, id, &ph, err);
     if (rc) return rc;
     uint64_t left = ph.submit_s ? ph.submit_s : expired_at > now ? expired_at - now : 0;
-    if (left >= need) return stake_lock_ok(id, stake, ph.submit_s ? ph.submit_s + ph.verify_s : left, err);
-    return gt_err_set(err, GT_ESTATE, "job %llu leaves %llu s to submit after a claim, under the %llu s this node "
-                      "needs at depth %llu: not claimed (its stake would be lost)", (unsigned long long)id,
-                      (unsigned long long)left, (unsigned long long)need, (unsigned long long)m->confirmations);
+    if (left < need)
+        return gt_err_set(err, GT_ESTATE, "job %llu leaves %llu s to submit after a claim, under the %llu s this node "
+                          "needs at depth %llu: not claimed (its stake would be lost)", (unsigned long long)id,
+                          (unsigned long long)left, (unsigned long long)need, (unsigned long long)m->confirmations);
+    /* A verify window too short for a verdict or a panel's vote (the submission seen at the depth, a vote or verdict
+     * sent and mined: the same time a submission needs) ends the job unjudged: the work unpaid, the stake held until
+     * the timeout. */
+    if (ph.verify_s && ph.verify_s < need)
+        return gt_err_set(err, GT_ESTATE, "job %llu leaves %llu s to judge a submission, under the %llu s a verdict "
+                          "or a panel's vote needs at depth %llu: not claimed (it would close unjudged, the work "
+                          "unpaid)", (unsigned long long)id, (unsigned long long)ph.verify_s, (unsigned long long)need,
+                          (unsigned long long)m->confirmations);
+    return stake_lock_ok(id, stake, ph.submit_s ? ph.submit_s + ph.verify_s : left, err);
 }
 
 /* The worker's steps on job j (named provider): claim unless claimed (only with time left to submit,

@@ -378,6 +378,31 @@ static void test_slot_of_client_without_node(void) {
     CHECK(!job.claimed);
 }
 
+/* A quorum slot whose verify window is too short for the court's panel to vote in (20 s; a node at depth 2 needs
+ * 108 s to see a submission and have a vote mined): B's node does not claim it and says why, for good. Before, it
+ * claimed and worked it, and the round closed unjudged at its deadline: the work unpaid, the stake held until then. */
+static void test_short_verify_window(void) {
+    static const char input[] = "a window too short to vote in\n";
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE, .expired_at = anvil_now(&C) + 86400};
+    gt_escrow_slots sl = {.slots = 1, .quorum = 1, .submit_s = 3600, .verify_s = 20};
+    uint64_t task = 0;
+    gt_err err;
+    fund(&OP[0], BUDGET, &ESCROW);
+    fund(&OP[1], STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &OP[0], &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(0, task, input), 202); /* A's node serves it: only the window stops B */
+    CHECK(wait_field(1, task, "note", "no claim: job "));
+    CHECK_CONTAINS(FIELD_LAST, "leaves 20 s to judge a submission, under the 108 s a verdict or a panel's vote needs");
+    pause_ms(2000); /* a claim sent after the note would show by now */
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0);
+}
+
 /* A quorum slot whose submit window is too short for a node (20 s; a node at depth 2 needs 108 s): B's node does not
  * claim it and says why, for good (the window never grows); its stake stays free. Before, it claimed any window: a
  * client posting 1-s slots took the stake of every node that claimed one (the submission missed the deadline, the
@@ -665,6 +690,7 @@ int main(void) {
         RUN(test_quorum_job);
         RUN(test_slot_of_client_without_node);
         RUN(test_short_submit_window);
+        RUN(test_short_verify_window);
         RUN(test_slot_of_client_node_down);
         RUN(test_open_slot_input);
         RUN(test_slot_waits_alone);
