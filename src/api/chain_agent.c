@@ -317,6 +317,19 @@ static void slot_note(gt_chain_market *m, uint64_t id, const char *no_what, int 
     if (bad) GT_WARN("node: %s", err.msg);
 }
 
+/* After a failed fetch of open slot id's input from its client's node (j: the slot): the client's other open slots
+ * wait as long as id (gt_cindex_client_later), each noted with why. A client posting N junk slots whose node hangs
+ * cost the watcher N looks of up to a card's and an input's timeout each (about 5 s) every wait; now one. */
+static void client_waits(gt_chain_market *m, uint64_t id, const gt_cjob *j, const char *why) {
+    char note[GT_ERR_MSG_MAX + 160];
+    size_t n = 0;
+    gt_err err;
+    snprintf(note, sizeof note, "no claim yet: waits with slot %llu of the same client, whose node failed: %s",
+             (unsigned long long)id, why);
+    if (gt_cindex_client_later(m->ix, id, j, &m->court, note, &n, &err)) return GT_WARN("node: %s", err.msg);
+    if (n) GT_INFO("node: %zu other open slot(s) of job %llu's client wait with it", n, (unsigned long long)id);
+}
+
 /* A quorum slot this agent could work (the index's oldest whose wait after a failed look ended), unless its wallet
  * is a court validator (it judges the rounds instead) or has used its seats on the slot's task (both refused for
  * good, with no request to the client's node): its input fetched first (prefetch), then
@@ -347,8 +360,12 @@ static void seek(gt_chain_market *m) {
     if ((rc = gt_cindex_job(m->ix, id, &j, &err)) || (rc = stake_ratio_ok(m, id, j.budget, j.stake, &err)) ||
         (rc = claim_time_ok(m, id, j.expired_at, j.stake, &err)))
         return slot_note(m, id, "no claim", rc == GT_ESTATE || rc == GT_EFUNDS, err.msg);
-    rc = prefetch(m, id, &j, &in, &err);
-    if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
+    if ((rc = prefetch(m, id, &j, &in, &err))) {
+        gt_buf_free(&in);
+        slot_note(m, id, "no claim", 0, err.msg);
+        return client_waits(m, id, &j, err.msg);
+    }
+    rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
     if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);
     gt_buf_free(&in);
     if (rc) return slot_note(m, id, "no claim", 0, err.msg);

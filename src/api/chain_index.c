@@ -680,6 +680,24 @@ int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *cour
                       who, court, 0, (int64_t)now_ms, ids, max, n, err);
 }
 
+int gt_cindex_client_later(gt_cindex *ix, uint64_t job, const gt_cjob *j, const gt_addr *court, const char *note,
+                           size_t *n, gt_err *err) {
+    char client[GT_ADDR_STR_BYTES], ct[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&j->client, client);
+    gt_addr_to_str(court, ct);
+    *n = 0;
+    pthread_mutex_lock(&ix->mu);
+    int rc = exec(ix, "INSERT INTO work(job, note, retry_ms) SELECT id, ?4, (SELECT retry_ms FROM work WHERE job = ?1)"
+                      " FROM jobs WHERE client = ?2 AND evaluator = ?3 AND status = 'funded' AND claimed = 0 AND"
+                      " id <> ?1 AND EXISTS (SELECT 1 FROM work WHERE job = ?1) ON CONFLICT(job) DO UPDATE SET"
+                      " note = excluded.note, retry_ms = MAX(retry_ms, excluded.retry_ms)"
+                      " WHERE input IS NULL AND step = 0 AND retry_ms < excluded.retry_ms", "ittt",
+                  (const void *[]){NULL, client, ct, note}, (const int64_t[]){(int64_t)job, 0, 0, 0}, err);
+    if (!rc) *n = (size_t)sqlite3_changes(ix->db);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
 int gt_cindex_look_later(gt_cindex *ix, uint64_t job, uint64_t now_ms, uint64_t base_ms, uint64_t cap_ms,
                          uint64_t *looks, uint64_t *wait_ms, gt_err *err) {
     sqlite3_stmt *st = NULL;

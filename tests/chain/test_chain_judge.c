@@ -56,8 +56,12 @@
  * Each check fails if the node's judging is removed: no vote comes, so the
  * first case never settles and no note is written in the second.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define N_NODES 3
 #include "nodes_harness.h"
@@ -575,6 +579,56 @@ static void test_slot_waits_alone(void) {
     CHECK(!job.claimed);
 }
 
+/* A card server that answers nothing: each connection counted (JUNK_LOOKS) and closed. */
+static atomic_int JUNK_LOOKS;
+static void *junk_server(void *arg) {
+    int s = *(int *)arg, c;
+    while ((c = accept(s, NULL, NULL)) >= 0) {
+        atomic_fetch_add(&JUNK_LOOKS, 1);
+        close(c);
+    }
+    return NULL;
+}
+
+/* Junk slots cost one look: a client registered with a card at a server that answers nothing (a node that is down,
+ * hangs or refuses: each look of a node waits for it on the watcher thread, up to a card's and an input's timeout,
+ * ~5 s) posts a task of JUNK slots. A's and B's nodes (C's wallet is a validator: it seeks no slots) each look at the
+ * first, fail, and every other open slot of that client waits with it, each noted so: one connection to the card
+ * server per node for the JUNK slots, counted when every slot has its note on both. Before, each slot was looked at
+ * on its own: JUNK connections per node (JUNK looks of up to ~5 s each, every wait). */
+static void test_junk_slots_one_look(void) {
+    enum { JUNK = 6 };
+    static const char input[] = "junk nobody serves\n";
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(s, 16) == 0 &&
+          getsockname(s, (struct sockaddr *)&sa, &len) == 0);
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, junk_server, &s), 0);
+    gt_chain_account junk;
+    char uri[64];
+    uint64_t agent = 0;
+    gt_err err;
+    snprintf(uri, sizeof uri, "http://127.0.0.1:%u/card.json", (unsigned)ntohs(sa.sin_port));
+    CHECK_EQ_INT(anvil_account(&C, "chain judge junk client", &junk), 0);
+    CHECK_MSG(gt_registry_publish(&C, &REGISTRY_, &junk, uri, &agent, &err) == 0, "%s", err.msg);
+    uint64_t task = post_slots_of(&junk, input, STAKE, JUNK, 0);
+    for (int node = 0; node < 2; node++) {
+        CHECK(wait_field(node, task, "note", "no claim (look 1, again in 10 s): "));
+        for (uint64_t i = 1; i < JUNK; i++)
+            CHECK(wait_field(node, task + i, "note", "no claim yet: waits with slot "));
+    }
+    int looks = atomic_load(&JUNK_LOOKS);
+    printf("A's and B's nodes on %d junk slots of one client: %d look(s) at its card; slot %llu: %s\n", JUNK, looks,
+           (unsigned long long)(task + JUNK - 1), FIELD_LAST);
+    CHECK_MSG(looks <= 2, "%d looks at the junk client's card: more than one per node", looks);
+    shutdown(s, SHUT_RDWR);
+    close(s);
+    pthread_join(th, NULL);
+    gt_chain_account_wipe(&junk);
+}
+
 /* A worker's seats on a task, read by the client's node: A posts a task of three slots allowing two claims per
  * worker, asking more stake than B's wallet holds (B's node never claims), and gives A's node the third slot's input.
  * ROGUE (registered, funded and approved to the stake before each request) is served it before any claim and after
@@ -694,6 +748,7 @@ int main(void) {
         RUN(test_slot_of_client_node_down);
         RUN(test_open_slot_input);
         RUN(test_slot_waits_alone);
+        RUN(test_junk_slots_one_look);
         RUN(test_seat_used_input);
         RUN(test_own_seats_first);
         RUN(test_restart_reveals);
