@@ -206,15 +206,41 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
     return rc;
 }
 
-/* The evaluator's step on job j: re-run the skill; complete when the
- * result's keccak is the deliverable, reject otherwise. */
+/* See chain_market.h. One eth_getLogs of the escrow over one block (the index's submitted_block), so the work is
+ * bounded by that block's logs (GT_CHAIN_MAX_LOGS; more: GT_ELIMIT, tried again). */
+int gt_chain_submitted(gt_chain *c, const gt_addr *escrow, const gt_cjob *j, uint8_t out[32], gt_err *err) {
+    static const char sig[] = "JobSubmitted(uint256,address,bytes32)";
+    uint8_t topic[32], id_word[32] = {0};
+    gt_chain_receipt logs = {0};
+    int found = 0, rc = 0;
+    gt_keccak256(sig, strlen(sig), topic);
+    for (int i = 0; i < 8; i++) id_word[31 - i] = (uint8_t)(j->id >> (8 * i));
+    if (j->submitted_block) rc = gt_chain_get_logs(c, escrow, 1, j->submitted_block, j->submitted_block, &logs, err);
+    for (size_t i = 0; !rc && i < logs.n_logs; i++) { /* the block's last submission of the job: its latest */
+        const gt_chain_log *l = &logs.logs[i];
+        if (l->n_topics < 2 || memcmp(l->topics[0], topic, 32) || memcmp(l->topics[1], id_word, 32)) continue;
+        rc = gt_abi_get_word(l->data, l->data_len, 0, out, err);
+        found = !rc;
+    }
+    gt_chain_receipt_free(&logs);
+    if (rc || found) return rc;
+    return gt_err_set(err, GT_ESTATE, "job %llu: the chain holds no submission of it in block %llu, where the index "
+                      "took one: not judged", (unsigned long long)j->id, (unsigned long long)j->submitted_block);
+}
+
+/* The evaluator's step on job j: re-run the skill; complete when the result's keccak is the deliverable the chain
+ * holds (gt_chain_submitted; the index's copy is only where to look), reject otherwise. */
 static int judge_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_err *err) {
     gt_buf out = GT_BUF_INIT;
-    uint8_t h[32], reason[32];
-    int rc = gt_chain_skill_run(in, &out, err);
+    uint8_t h[32], reason[32], deliverable[32];
+    int rc = gt_chain_submitted(&m->chain, &m->escrow, j, deliverable, err);
+    if (!rc && memcmp(deliverable, j->deliverable, 32))
+        GT_WARN("node: job %llu: the index's deliverable is not the one the chain holds: judging the chain's",
+                (unsigned long long)j->id);
+    if (!rc) rc = gt_chain_skill_run(in, &out, err);
     if (rc) return rc;
     gt_keccak256(out.data, out.len, h);
-    int equal = !memcmp(h, j->deliverable, 32);
+    int equal = !memcmp(h, deliverable, 32);
     const char *why = equal ? "gotong: re-executed, the result matches" : "gotong: re-executed, the result differs";
     gt_keccak256(why, strlen(why), reason);
     rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, equal ? GT_ESCROW_COMPLETE : GT_ESCROW_REJECT, j->id, reason,

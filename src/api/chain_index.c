@@ -37,7 +37,8 @@ static const char schema[] =
     " budget INTEGER NOT NULL DEFAULT 0, stake INTEGER NOT NULL DEFAULT 0, expired_at INTEGER NOT NULL DEFAULT 0,"
     " status TEXT NOT NULL DEFAULT 'open', description TEXT, deliverable TEXT, reason TEXT,"
     " claimed INTEGER NOT NULL DEFAULT 0, block INTEGER NOT NULL, timed INTEGER NOT NULL DEFAULT 0,"
-    " keep_after INTEGER NOT NULL DEFAULT 0, keep_tries INTEGER NOT NULL DEFAULT 0);"
+    " keep_after INTEGER NOT NULL DEFAULT 0, keep_tries INTEGER NOT NULL DEFAULT 0,"
+    " submitted_block INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS agents(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, uri TEXT NOT NULL,"
     " block INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS work(job INTEGER PRIMARY KEY, input BLOB, output BLOB,"
@@ -125,15 +126,16 @@ static int upgrade_work(gt_cindex *ix, gt_err *err) {
     return ok ? 0 : gt_err_set(err, GT_EDB, "chain index: work: %s", sqlite3_errmsg(ix->db));
 }
 
-/* An index made before the keeper's columns (timed, keep_after, keep_tries)
- * lacks them: its derived tables are dropped, made again and indexed anew
- * from the deployment block; work (this node's own) is kept. */
+/* An index made before the keeper's columns (timed, keep_after, keep_tries) or the submission's block
+ * (submitted_block) lacks them: its derived tables are dropped, made again and indexed anew from the deployment
+ * block; work (this node's own) is kept. */
 static int upgrade(gt_cindex *ix, gt_err *err) {
     sqlite3_stmt *st = NULL;
-    int current = sqlite3_prepare_v2(ix->db, "SELECT keep_tries FROM jobs LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    int current = sqlite3_prepare_v2(ix->db, "SELECT submitted_block FROM jobs LIMIT 0", -1, &st, NULL) == SQLITE_OK;
     sqlite3_finalize(st);
     if (current) return upgrade_work(ix, err);
-    GT_WARN("node: the chain index predates its deadline columns: indexing again from the deployment block");
+    GT_WARN("node: the chain index predates its deadline or submission columns: indexing again from the deployment "
+            "block");
     int ok = sqlite3_exec(ix->db, "DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS agents;"
                                   " DELETE FROM meta WHERE k='height';", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_exec(ix->db, schema, NULL, NULL, NULL) == SQLITE_OK;
@@ -288,8 +290,10 @@ static int on_job(gt_cindex *ix, int ev, const gt_chain_log *l, int64_t id, gt_e
     case EV_REJECTED:
         if ((rc = gt_abi_get_word(l->data, l->data_len, 0, w, err))) return rc;
         hex32(w, text);
-        return job_set(ix, id, ev == EV_SUBMITTED ? "deliverable" : "reason", text, 0,
-                       ev == EV_SUBMITTED ? "submitted" : ev == EV_COMPLETED ? "completed" : "rejected", err);
+        if (ev == EV_SUBMITTED) /* its block too: the evaluator reads the deliverable there from the chain */
+            return exec(ix, "UPDATE jobs SET deliverable=?2, status='submitted', submitted_block=?3 WHERE id=?1", "iti",
+                        (const void *[]){NULL, text, NULL}, (const int64_t[]){id, 0, (int64_t)l->block_number}, err);
+        return job_set(ix, id, "reason", text, 0, ev == EV_COMPLETED ? "completed" : "rejected", err);
     case EV_EXPIRED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "expired", err);
     case EV_APPEAL: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "appeal", err);
     case EV_DISPUTED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "disputed", err);
@@ -430,7 +434,8 @@ int gt_cindex_round(gt_cindex *ix, gt_chain *c, uint64_t confirmations, int *mov
 /* ---- reading ---- */
 
 #define JOB_COLS \
-    "id, client, provider, evaluator, budget, stake, expired_at, status, description, deliverable, claimed, timed"
+    "id, client, provider, evaluator, budget, stake, expired_at, status, description, deliverable, claimed, timed," \
+    " submitted_block"
 
 /* Text column i as an address or 32 bytes (zero when NULL). */
 static void col_addr(sqlite3_stmt *st, int i, gt_addr *out) {
@@ -455,6 +460,7 @@ static void row_job(sqlite3_stmt *st, gt_cjob *j) {
     col_b32(st, 8, j->description), col_b32(st, 9, j->deliverable);
     j->claimed = sqlite3_column_int(st, 10);
     j->timed = sqlite3_column_int(st, 11);
+    j->submitted_block = (uint64_t)sqlite3_column_int64(st, 12);
 }
 
 int gt_cindex_job(gt_cindex *ix, uint64_t id, gt_cjob *out, gt_err *err) {

@@ -288,13 +288,15 @@ static int get_input(judge *j, const gt_cjob *ij, gt_buf *in, gt_err *err) {
                       why[0].msg, why[1].msg, why[2].msg);
 }
 
-/* The vote on job ij's deliverable: 1 when re-running the skill on in gives it. */
-static int verdict(const gt_cjob *ij, const gt_buf *in, int *accept, gt_err *err) {
+/* The vote on job ij's deliverable as the chain holds it (gt_chain_submitted): 1 when re-running the skill on in
+ * gives it. */
+static int verdict(judge *j, const gt_cjob *ij, const gt_buf *in, int *accept, gt_err *err) {
     gt_buf out = GT_BUF_INIT;
-    uint8_t h[32];
-    int rc = gt_chain_skill_run(in, &out, err);
+    uint8_t h[32], deliverable[32];
+    int rc = gt_chain_submitted(j->c, j->escrow, ij, deliverable, err);
+    if (!rc) rc = gt_chain_skill_run(in, &out, err);
     if (!rc) gt_keccak256(out.data, out.len, h);
-    if (!rc) *accept = !memcmp(h, ij->deliverable, 32);
+    if (!rc) *accept = !memcmp(h, deliverable, 32);
     gt_buf_free(&out);
     return rc;
 }
@@ -312,7 +314,7 @@ static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs, u
         return;
     }
     int rc = get_input(j, ij, &in, &err);
-    if (!rc) rc = verdict(ij, &in, &accept, &err);
+    if (!rc) rc = verdict(j, ij, &in, &accept, &err);
     if (!rc) rc = gt_court_commit_round(j->c, j->court, j->a, ij->id, round, accept, &gas, &err);
     gt_buf_free(&in);
     if (rc) {
@@ -338,7 +340,7 @@ static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs, u
     if (!rc && found) gt_keccak256(in.data, in.len, h);
     if (!rc && (!found || memcmp(h, ij->description, 32)))
         rc = gt_err_set(&err, GT_ENOTFOUND, "the committed vote's input is no longer held: it cannot be revealed");
-    if (!rc) rc = verdict(ij, &in, &accept, &err);
+    if (!rc) rc = verdict(j, ij, &in, &accept, &err);
     gt_buf_free(&in);
     if (rc && err.code == GT_ENOTFOUND) return put_off(j, ij->id, JUDGE_NEVER, 0, err.msg);
     if (!rc) rc = gt_court_reveal_round(j->c, j->court, j->a, ij->id, round, accept, &gas, &err);

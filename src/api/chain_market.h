@@ -40,6 +40,7 @@ typedef struct gt_cjob {
     char status[16];
     uint8_t description[32], deliverable[32];
     int claimed, timed; /* timed: phase deadlines (PhasesSet) */
+    uint64_t submitted_block; /* the block of its latest JobSubmitted (0: none) */
 } gt_cjob;
 
 /* Opens (creating) the index at path for this deployment; an index of
@@ -127,6 +128,12 @@ uint64_t gt_chain_market_chain_id(const gt_chain_market *m);
  * seeder (a is the court's deployer): the court's seed links its draws wait for. */
 void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, int seeder,
                    gt_cindex *ix);
+/* The deliverable of job j's latest submission as the chain holds it now, into out: the data of the last
+ * JobSubmitted of j's id that escrow emitted in j->submitted_block (the block the index took it from), read from
+ * the chain. A verdict or vote moves money, so it is on what the chain says was submitted, not on the index's copy
+ * (its file could be altered; a reorganisation deeper than the depth could change the submission). GT_ESTATE when
+ * that block holds none (tried again: the index starts over once it sees the reorganisation). */
+int gt_chain_submitted(gt_chain *c, const gt_addr *escrow, const gt_cjob *j, uint8_t out[32], gt_err *err);
 /* GT_CHAIN_SKILL on in (bytes, lines and words, as JSON) into out: deterministic, so any node re-runs it. */
 int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err);
 /* One round of the judge (chain_judge.c): for the disputes and submitted quorum jobs (their latest round) of the

@@ -40,6 +40,7 @@
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #define N_NODES 3
@@ -396,6 +397,43 @@ static void test_stake_over_budget(void) {
     CHECK_EQ_U64(balance(&OP[1].addr), b0);
 }
 
+/* C's index altered under it: ROGUE submits the right result of a job C judges, and once C's node has indexed
+ * the submission its chain_index.db is given another deliverable (what an altered file, or a reorganisation deeper
+ * than the depth, would show). C's node judges the deliverable the chain holds (its JobSubmitted log, read from the
+ * chain in the block the index names) and completes the job. Before, it judged the index's copy and rejected the
+ * right work. */
+static void test_evaluator_reads_chain_deliverable(void) {
+    static const char input[] = "judge what the chain holds\n", result[] = "{\"bytes\":27,\"lines\":1,\"words\":5}";
+    uint8_t right[32];
+    gt_err err;
+    gt_keccak256(result, strlen(result), right);
+    uint64_t r0 = balance(&ROGUE.addr), id = post_job(&ROGUE.addr, input, 0);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, right, NULL, &err) == 0, "%s", err.msg);
+    char url[512], path[300];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[2], (unsigned long long)id);
+    CHECK(wait_field_at(url, "status", "submitted", 0));
+    snprintf(path, sizeof path, "%s/chain_index.db", HOME_[2]);
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE jobs SET deliverable='0x%064d' WHERE id=%llu", 7, (unsigned long long)id);
+    CHECK_MSG(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) == 1, "%s",
+              sqlite3_errmsg(db));
+    sqlite3_close(db);
+    CHECK_EQ_INT(post_input(2, id, input), 202);
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        if (job.status != GT_ESCROW_SUBMITTED) break;
+        pause_ms(200);
+    }
+    CHECK_MSG(job.status == GT_ESCROW_COMPLETED, "job %llu is %s: C's node judged the index's deliverable, not the "
+              "chain's", (unsigned long long)id, gt_escrow_status_name(job.status));
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0 + BUDGET);
+}
+
 /* ---- disputes driven by the nodes ---- */
 
 /* The judges: three validators of the court with the least stake each. */
@@ -665,6 +703,7 @@ int main(void) {
     RUN(test_claim_needs_time);
     RUN(test_claim_lock_bounded);
     RUN(test_stake_over_budget);
+    RUN(test_evaluator_reads_chain_deliverable);
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
