@@ -88,7 +88,7 @@ int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *cour
 int gt_cindex_look_later(gt_cindex *ix, uint64_t job, uint64_t now_ms, uint64_t base_ms, uint64_t cap_ms,
                          uint64_t *looks, uint64_t *wait_ms, gt_err *err);
 
-/* After a failed look at open slot job (gt_cindex_look_later) whose client's node failed (j: the slot as indexed):
+/* After a failed look at open slot job (gt_cindex_look_later) whose client's node did not answer (j: the slot):
  * every other open slot of j's client judged by court waits as long as job does (its note set to note), so that
  * N slots of a client whose node is down, hangs or refuses cost one look per wait, not N (each look may wait out a
  * card's or an input's timeout on the watcher thread); a slot this node holds the input of, or refused for good, is
