@@ -184,15 +184,18 @@ static double gen_work_ms(gt_agent *a, const gt_job_spec *spec, uint64_t batch) 
     return (gen_us + (double)prompt_bytes * (double)ag_prompt_us(a)) / 1000.0;
 }
 
-/* 0 when the batch a claim takes now can be worked and judged: its samples
- * fit the model's context (batch_fits_ctx), and twice its estimated work
- * plus GT_AGENT_SUBMIT_MARGIN_MS fits the task's submit window; else
+/* 0 when the batch a claim takes now can be worked and judged: twice its
+ * estimated work plus GT_AGENT_SUBMIT_MARGIN_MS fits the task's submit
+ * window, and its samples fit the model's context (batch_fits_ctx); else
  * EUNSUPPORTED saying why. The claim policy's window (twice the longest
  * job so far) knows nothing of this job's size: a poster's batch of
  * thousands of long samples in a window that fits the agent's earlier jobs
  * took the stake of the worker that claimed it, which could not submit in
  * time; and a judge prompt longer than the context made the validator
- * reject an honest batch. */
+ * reject an honest batch. The window goes first: it reads the prompts'
+ * bytes only, where the context check may tokenize every prompt, so a
+ * batch no window fits costs its rendering, not its tokenizing
+ * (test_agent_work test_claim_check_cheap). */
 static int gen_batch_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     char *text = json_dumps(job->spec, JSON_COMPACT);
     gt_job_spec spec;
@@ -200,7 +203,6 @@ static int gen_batch_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     memset(&spec, 0, sizeof spec);
     int rc = text ? gt_job_spec_parse(text, strlen(text), &spec, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
     free(text);
-    if (!rc) rc = batch_fits_ctx(a, &spec, batch, err);
     if (!rc) rc = token_probe(a, &spec, err);
     json_int_t submit_s = json_integer_value(json_object_get(job->task, "submitSeconds"));
     double est_ms = rc ? 0 : gen_work_ms(a, &spec, batch), need_ms = 2 * est_ms + GT_AGENT_SUBMIT_MARGIN_MS;
@@ -209,6 +211,7 @@ static int gen_batch_fits(gt_agent *a, const gt_job *job, gt_err *err) {
                         "about %.0f ms at this agent's measured speed (%llu us a token); twice that plus a margin, "
                         "%.0f ms, is more than its submit window of %lld s", (unsigned long long)spec.batch,
                         spec.max_tokens, est_ms, (unsigned long long)ag_token_us(a), need_ms, (long long)submit_s);
+    if (!rc) rc = batch_fits_ctx(a, &spec, batch, err);
     gt_job_spec_free(&spec);
     return rc;
 }
