@@ -53,7 +53,6 @@
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "base/json.h"
-#include "base/progress.h"
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
@@ -902,41 +901,44 @@ static void test_judge_no_answers(void) {
     gt_agent_free(poster), gt_agent_free(w), gt_agent_free(v);
 }
 
-/* A poster's batch of 4096 prompts of 3.6 KB each, every one inside the
- * model's context in tokens (" the" is one) but past its bytes bound, in a
- * 6 s window no agent could meet. The old claim check tokenized every
+/* A poster's batch whose prompts are past the model's context (8 KiB of
+ * "zq " against tiny-qwen2's 2,048 tokens, as test_judge_over_context) in
+ * a 6 s window no agent could meet. The old claim check tokenized every
  * prompt of the batch (to see it fit the context) before it weighed the
- * batch's time against the window: a hostile spec cost each agent ~15 MB
- * of tokenizing per task it posted. Now the window is weighed first, from
- * the prompts' bytes, and the batch is refused at the cost of rendering it. */
+ * batch's time against the window, so a batch of thousands of prompts that
+ * each fit cost every agent megabytes of tokenizing per task (6.46 s for
+ * 4,096 prompts of 3.6 KB, sanitized). The window is now weighed first,
+ * from the prompts' bytes: which refusal comes back says which check ran
+ * first (the old order refused for the context), with no clock in the test. */
 static void test_claim_check_cheap(void) {
-    gt_agent *w = make("cc-worker", "generate", GT_ROLE_WORKER, 0, NULL);
-    if (!w) return;
+    gt_agent_model *qwen = NULL;
     gt_err err = {0};
+    CHECK_MSG(gt_agent_model_load(gt_fixture("models/tiny-qwen2-q8_0.gguf"), &qwen, &err) == 0, "model: %s", err.msg);
+    if (!qwen) return;
+    gt_agent *w = make_m("cc-worker", "generate", GT_ROLE_WORKER, 0, NULL, qwen);
     static const char probe[] = "Write one line about rice terraces.";
-    CHECK_MSG(ag_token_probe(w, probe, sizeof probe - 1, 8, &err) == 0, "probe: %s", err.msg);
-    char tmpl[4096] = "Sample {index}:";
-    while (strlen(tmpl) + 4 < 3600) strcat(tmpl, " the");
+    CHECK(w != NULL);
+    if (w) CHECK_MSG(ag_token_probe(w, probe, sizeof probe - 1, 8, &err) == 0, "probe: %s", err.msg);
+    char tmpl[8192] = "Sample {index}: ";
+    while (strlen(tmpl) + 4 < sizeof tmpl) strcat(tmpl, "zq ");
     json_t *spec = json_pack("{s:i,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version", 1, "name",
-                             "cheap-check", "template", tmpl, "seed", 3, "samples", 4096, "batch", 4096, "reward",
-                             "0.01", "stake", "0.01", "license", "cc-by-4.0", "model", gt_agent_model_id(model),
+                             "cheap-check", "template", tmpl, "seed", 3, "samples", 64, "batch", 64, "reward",
+                             "0.01", "stake", "0.01", "license", "cc-by-4.0", "model", gt_agent_model_id(qwen),
                              "generation", "max_tokens", 256, "temp", 0.0, "pipeline", "near_dedup", 0, "spot_check",
                              0.5);
     json_t *task = json_pack("{s:i,s:[{s:i,s:s}]}", "submitSeconds", 6, "slotList", "slot", 0, "state", "open");
     gt_job job = {.spec = spec, .task = task};
     const gt_skill *gen = gt_skill_find(GT_WORK_KIND_GENERATE);
     CHECK(gen && gen->claimable && spec && task);
-    if (gen && gen->claimable && spec && task) {
-        double t0 = gt_now_s();
+    if (w && gen && gen->claimable && spec && task) {
         int rc = gen->claimable(w, &job, &err);
-        double took = gt_now_s() - t0;
+        fprintf(stderr, "  refused: %s\n", err.msg);
         CHECK_EQ_INT(rc, GT_EUNSUPPORTED);
         CHECK_CONTAINS(err.msg, "is more than its submit window of 6 s");
-        /* rendering 4096 prompts twice takes well under a second even sanitized */
-        CHECK_MSG(took < 2.0, "the claim check took %.2f s", took);
     }
     json_decref(spec), json_decref(task);
     gt_agent_free(w);
+    gt_agent_model_free(qwen);
 }
 
 /* A data job whose spec names no model: validators re-run samples with the
