@@ -195,7 +195,7 @@ typedef struct gt_req {
     struct gt_api_x402_pay *ext_pay; /* its verified payment, settled by gt_api_ext_respond; NULL: unpriced */
     struct gt_resp *early_resp;      /* an answer known from the headers, sent at the end (x402's 402) */
     int ext_status;           /* the status the node sent for the extension instead of its answer; 0: none */
-    int ext_settle_at_end;    /* ext_pay waits for its stream's normal end (gt_api_ext_settle) */
+    int ext_settle_at_end;    /* ext_pay waits for its stream's end (settled or released by how it ends) */
     int ext_first;            /* the call being handed to the extension is the headers' (on_request) */
     /* POST /v1/actions with a thread pool: the connection is suspended while
      * the ledger writes the block (the thread serves other connections) and

@@ -52,17 +52,29 @@ typedef struct gt_api_ext {
  * destroys either way, as after MHD_queue_response). */
 enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
 /* The same for a stream's head (status and headers, its body to come from
- * resp's reader): a paid 2xx stream is not settled now but at its normal
- * end, by gt_api_ext_settle from the reader; one that ends otherwise (an
- * error, a client gone, the reader ending with an error) is not charged
- * (fail closed, api/x402.h). */
+ * resp's reader): a paid 2xx stream is not settled now but by how it ends:
+ * by gt_api_ext_settle from the reader (its normal end, a lagging client,
+ * its window's end near), released by gt_api_ext_release (the server's
+ * fault), or, left neither, settled when its request completes (its client
+ * left) unless the node is stopping (api/x402.h). */
 enum MHD_Result gt_api_ext_respond_stream(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
-/* From a stream's reader once it ended normally, its text buffered: settles
- * its payment. 0 to finish it, *hdr (gt_free) its PAYMENT-RESPONSE to put
- * in its last chunk (NULL: nothing to settle, or no receipt made); 1 when
- * the settlement failed, nothing charged, why (cap bytes) saying why: the
- * stream ends with an error instead of its end. */
+/* From a stream's reader once it ended normally (its text buffered), its
+ * client was cancelled for not reading, or its payment is due by its window
+ * (gt_api_ext_settle_due): settles its payment, once. 0 to go on, *hdr
+ * (gt_free) its PAYMENT-RESPONSE to put in its last chunk (NULL: nothing
+ * left to settle, or no receipt made); 1 when the settlement failed,
+ * nothing charged, why (cap bytes) saying why: the stream ends with an
+ * error instead. */
 int gt_api_ext_settle(struct MHD_Connection *conn, char **hdr, char *why, size_t cap);
+/* From a stream's reader: 1 when its payment, not yet settled, must be
+ * settled now (its window nears its end: api/x402.h). */
+int gt_api_ext_settle_due(struct MHD_Connection *conn);
+/* From a stream's reader as it ends by the server's fault (an engine
+ * error, an answer it cannot build): its payment is released unsettled,
+ * nothing charged. A stream's payment neither settled nor released when
+ * its request completes is settled (its client left: hung up, reset)
+ * unless the node is stopping (api/x402.h). */
+void gt_api_ext_release(struct MHD_Connection *conn);
 
 /* Checks that a request's body has one framing only, from every header line
  * (MHD_lookup_connection_value sees only the first of a repeated header): not

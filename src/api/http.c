@@ -326,7 +326,7 @@ static enum MHD_Result ext_queue(struct MHD_Connection *conn, unsigned status, s
     char *hdr = NULL;
     gt_resp o = {0};
     if (at_end && r->ext_pay && status / 100 == 2 && !gt_api_x402_stream_begin(r->node->x402, r->ext_pay, &o)) {
-        r->ext_settle_at_end = 1; /* settled, or released unsettled when it breaks off (on_completed) */
+        r->ext_settle_at_end = 1; /* settled or released by how it ends (api/ext.h) */
         return MHD_queue_response(conn, status, resp);
     }
     if (o.status || (r->ext_pay && gt_api_x402_settle_status(r->node->x402, r->ext_pay, (int)status, &hdr, &o))) {
@@ -362,6 +362,36 @@ int gt_api_ext_settle(struct MHD_Connection *conn, char **hdr, char *why, size_t
     if (!gt_api_x402_settle_end(r->node->x402, r->ext_pay, hdr, &err)) return 0;
     snprintf(why, cap, "%s", err.msg);
     return 1;
+}
+
+/* See api/ext.h. */
+int gt_api_ext_settle_due(struct MHD_Connection *conn) {
+    gt_req *r = ext_req_of(conn);
+    return r && r->ext_settle_at_end && gt_api_x402_settle_due(r->node->x402, r->ext_pay);
+}
+
+/* See api/ext.h. */
+void gt_api_ext_release(struct MHD_Connection *conn) {
+    gt_req *r = ext_req_of(conn);
+    if (!r || !r->ext_settle_at_end) return;
+    r->ext_settle_at_end = 0;
+    gt_api_x402_release(r->node->x402, r->ext_pay); /* on_completed frees it */
+}
+
+/* A paid stream that completes neither settled nor released by its reader
+ * (api/ext.h): its client left (a hang-up, a reset while a send waited, a
+ * timeout for not reading), so it is settled: it had the text it paid for
+ * up to there, and released, its signature would buy the next stream too.
+ * The node stopping is the server's doing: released. */
+static void ext_settle_left(gt_req *r, enum MHD_RequestTerminationCode toe) {
+    assert(r->ext_settle_at_end && r->ext_pay);
+    r->ext_settle_at_end = 0;
+    if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN) return; /* released by on_completed */
+    char *hdr = NULL;
+    gt_err err = {0};
+    if (!gt_api_x402_settle_end(r->node->x402, r->ext_pay, &hdr, &err))
+        GT_INFO("node: x402 stream %s settled as its client left", r->req_id);
+    gt_free(hdr); /* nobody to send it to */
 }
 
 /* A refusal known from the headers alone: with a body coming, answered now
@@ -605,6 +635,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r->responded = r->status != 0;
         if (c && c->ext_req == r) c->ext_req = NULL;
     }
+    if (r->ext_settle_at_end) ext_settle_left(r, toe);
     gt_api_x402_release(n->x402, r->ext_pay); /* one the extension never answered: free for another request */
     gt_free(r->ext_pay); /* a payment never settled is never submitted: the payer keeps it */
     if (r->early_resp) {

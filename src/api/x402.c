@@ -487,6 +487,16 @@ int gt_api_x402_stream_begin(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
     return 1;
 }
 
+/* A stream's payment is settled while its window still leaves the least
+ * window a payment must have when checked (min_window_s: twice the
+ * settlement's own time), so a stream that would outlast it is paid, not
+ * given away; looked at between its chunks. */
+int gt_api_x402_settle_due(gt_api_x402 *x, const gt_api_x402_pay *p) {
+    if (!x || !p || !p->priced) return 0;
+    uint64_t now = x402_now_s(x);
+    return p->valid_before <= now || p->valid_before - now < min_window_s(x);
+}
+
 int gt_api_x402_settle_end(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err) {
     *hdr = NULL;
     int rc = 0;

@@ -24,7 +24,7 @@
  * Settlements go one at a time (one facilitator nonce stream).
  *
  * Fail closed: money moves only for a 2xx answer, settled after its route
- * ran and before a byte of the answer leaves (a stream: at its normal end,
+ * ran and before a byte of the answer leaves (a stream: by how it ends,
  * below); the settlement is the last step that can fail, so a settled
  * answer is always sent (its receipt left out only if it cannot be made
  * after a chain's transfer); an error, a refusal (429), a
@@ -47,19 +47,31 @@
  * gt_api_ext_respond, before a byte of it leaves, and only when it is 2xx: a
  * request refused (400, 404, 429) or failing before it generated is not
  * charged. A stream (stream: true) is answered once its first token is made
- * (serve/routes.c) but settled only at its end, once its generation ended
- * normally (stop or length) and its text is buffered to go out
- * (gt_api_ext_settle): its PAYMENT-RESPONSE then goes in its last chunk
- * ("payment_response"), and a settlement that fails is an error event in
- * its place, the rest withheld. A stream that breaks off (an engine error,
- * a lagging client cancelled, a client gone, the node stopping) is never
- * charged: its payment is released unsettled. The cost: a client that
- * hangs up before the end keeps the text it read unpaid (the "exact"
- * scheme has no partial price); settling at the first token, as the node
- * did, charged for streams that then failed. Residual: a stream that
- * outlasts its payment's window ends unpaid (the settlement finds it
- * expired) with its text sent; one whose window closed before its first
- * token is answered 402 instead (gt_api_x402_stream_begin). */
+ * (serve/routes.c) and settled by how it ends, by whose side it ended on
+ * (fail closed for both): ended normally (stop or length), its text
+ * buffered to go out, it is settled then (gt_api_ext_settle), its
+ * PAYMENT-RESPONSE in its last chunk ("payment_response"); a settlement
+ * that fails is an error event in its place, the rest withheld. Ended by
+ * the server (an engine error, a grammar dead end, the node stopping, an
+ * answer it could not build) it is released unsettled: nothing charged.
+ * Ended by its client (gone, hung up, a reset connection, cancelled for
+ * not reading: lag) it is settled all the same, at once (the lag's error
+ * event then carries the receipt) or when its request completes: the
+ * client had the service it paid for up to where it left, and the
+ * "exact" scheme has no partial price. Released, a client's hang-up was
+ * free: it read nearly all of a stream (it knows max_tokens) and hung up
+ * before the end, and the same signature, its nonce unused, bought the
+ * next stream, without end. A stream still running when its window leaves
+ * under the least window a payment needs (gt_api_x402_settle_due: 10 s on
+ * the ledger, 70 s on a chain) is settled then, between two chunks, so it
+ * cannot outlast its window unpaid: its receipt still goes in its last
+ * chunk, and a settlement that fails there cuts it with the error event.
+ * One whose window closed before its first token is answered 402 instead
+ * (gt_api_x402_stream_begin). Residual: the settlement due by the window
+ * is made between chunks, so on the reader's turn: a client that stops
+ * reading before then and holds its connection past the window's end
+ * (its stream held by back-pressure, then cancelled for lag) is settled
+ * only when the node sees it gone, too late; it keeps what it read. */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
@@ -151,7 +163,12 @@ int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, ch
  * GT_API_X402_SETTLE_MARGIN_S), the payment released and o the 402 to send
  * instead: a stream begun then could only end unpaid, its text given away. */
 int gt_api_x402_stream_begin(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
-/* Settles a checked payment whose answer (a stream) ended normally, then
+/* 1 when p (a stream's payment, not yet settled) must be settled now,
+ * while it still can: its window leaves under the least window a payment
+ * needs when checked (10 s on the ledger, 70 s on a chain). */
+int gt_api_x402_settle_due(gt_api_x402 *x, const gt_api_x402_pay *p);
+/* Settles a checked payment whose answer (a stream) ended normally, by its
+ * client, or is due by its window (gt_api_x402_settle_due), then
  * releases it: 0 with *hdr its PAYMENT-RESPONSE (gt_free; NULL when nothing
  * was priced, or on a chain when the receipt could not be made after the
  * transfer), else an error saying why, nothing moved. Accepts p NULL. */

@@ -382,7 +382,7 @@ static int64_t check_idle(gt_serve *s) {
             if (next < 0 || (int64_t)(limit - idle) < next) next = (int64_t)(limit - idle);
             continue;
         }
-        j->done = 1, j->failed = 1;
+        j->done = 1, j->failed = 1, j->lagged = 1; /* the client's doing: a paid stream is charged (api/x402.h) */
         gt_err_set(&j->err, GT_ELIMIT, "the client took nothing for %llu ms while %d generated tokens waited for "
                    "it (at most %d; --stream-lag-tokens, --stream-idle-ms %d): cancelled", (unsigned long long)idle,
                    j->n_gen - j->n_taken, s->cfg.stream_lag_tokens, s->cfg.stream_idle_ms);

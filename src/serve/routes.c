@@ -86,6 +86,8 @@ typedef struct gen {
     int job_done;               /* the batcher has finished the job */
     int first_seen, first_r;    /* run_stream's wait for the first token, and its result: stream_more's next */
     size_t lp_sent;             /* logprob entries already handed out */
+    int left;                   /* its client was seen gone: a paid stream is settled (api/x402.h) */
+    char *receipt;              /* a paid stream settled before its end (its window near): its PAYMENT-RESPONSE */
 } gen;
 
 /* Frees a request: its job first taken back from the batcher, and only then
@@ -100,6 +102,7 @@ static void gen_free(gen *g) {
     json_decref(g->body);
     gt_buf_free(&g->ids);
     gt_buf_free(&g->out);
+    gt_free(g->receipt);
     gt_free(g);
 }
 
@@ -471,15 +474,14 @@ static const char *stream_finish(gen *g) {
 
 /* The end of a stream whose generation ended normally, its last text
  * buffered (from out's length mark on): on a node its payment is settled
- * now (gt_api_ext_settle), not at its first token, so a stream that breaks
- * off is never charged. A settlement that fails ends it with an error event
- * in place of that text, nothing charged. Then the finishing chunk (with
- * the receipt, "payment_response") and usage: once settled, their failure
- * (out of memory) leaves them out but still hands out the text paid for. */
+ * now (gt_api_ext_settle) unless its window's end settled it already. A
+ * settlement that fails ends it with an error event in place of that text,
+ * nothing charged. Then the finishing chunk (with the receipt,
+ * "payment_response") and usage: once settled, their failure (out of
+ * memory) leaves them out but still hands out the text paid for. A client
+ * gone by now is charged all the same (api/x402.h): it had its stream. */
 static int stream_end(gen *g, size_t mark) {
     char *hdr = NULL, why[GT_ERR_MSG_MAX];
-    /* A client gone by now (its reset seen) is not charged for a tail it will not get. */
-    if (g->conn && gt_serve_client_gone(&g->peer)) return -1;
     if (g->conn && gt_api_ext_settle(g->conn, &hdr, why, sizeof why)) {
         gt_serve_error e;
         g->out.len = mark; /* the text not paid for is not sent */
@@ -487,7 +489,7 @@ static int stream_end(gen *g, size_t mark) {
         return sse_event(g, gt_serve_error_json(&e));
     }
     json_t *j = chunk_json(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, stream_finish(g));
-    if (j && hdr) json_object_set_new(j, "payment_response", json_string(hdr));
+    if (j && (hdr || g->receipt)) json_object_set_new(j, "payment_response", json_string(hdr ? hdr : g->receipt));
     gt_free(hdr);
     int rc = sse_event(g, j);
     if (!rc && g->p.include_usage) {
@@ -497,6 +499,47 @@ static int stream_end(gen *g, size_t mark) {
         rc = sse_event(g, j);
     }
     return g->conn ? 0 : rc;
+}
+
+/* A stream whose generation failed: its error event (then [DONE]). On a
+ * node, cancelled for lag (its client stopped reading: the client's doing)
+ * it is settled, its receipt in the event, a settlement that fails saying
+ * so instead; failed on the server's side its payment is released, nothing
+ * charged (api/x402.h). */
+static int stream_failed(gen *g) {
+    gt_serve_error e;
+    char *hdr = NULL, why[GT_ERR_MSG_MAX];
+    assert(g->job_done && g->job.failed);
+    g->sent_final = 1;
+    if (g->conn && !g->job.lagged) gt_api_ext_release(g->conn);
+    if (g->conn && g->job.lagged && gt_api_ext_settle(g->conn, &hdr, why, sizeof why)) {
+        gt_serve_fail(&e, 402, NULL, "payment_required", "payment required: %s (%s)", why, g->job.err.msg);
+        return sse_event(g, gt_serve_error_json(&e));
+    }
+    gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
+    json_t *j = gt_serve_error_json(&e);
+    if (j && (hdr || g->receipt)) json_object_set_new(j, "payment_response", json_string(hdr ? hdr : g->receipt));
+    gt_free(hdr);
+    return sse_event(g, j);
+}
+
+/* A paid stream whose payment's window nears its end is settled now,
+ * between two chunks, so it cannot outlast its window unpaid (api/x402.h);
+ * its receipt is kept for its last chunk. 0 to go on (settled, or not due);
+ * 1 when the settlement failed: the stream is cut with the error event
+ * (402, nothing charged); -1 out of memory. */
+static int stream_settle_due(gen *g) {
+    char *hdr = NULL, why[GT_ERR_MSG_MAX];
+    if (!g->conn || !gt_api_ext_settle_due(g->conn)) return 0;
+    if (!gt_api_ext_settle(g->conn, &hdr, why, sizeof why)) {
+        assert(!g->receipt); /* settled once */
+        g->receipt = hdr;
+        return 0;
+    }
+    gt_serve_error e;
+    g->sent_final = 1, g->job_done = 1; /* nothing more of it: [DONE] next (gen_free withdraws the job) */
+    gt_serve_fail(&e, 402, NULL, "payment_required", "payment required: %s", why);
+    return sse_event(g, gt_serve_error_json(&e)) ? -1 : 1;
 }
 
 /* Produces the next SSE bytes: the role chunk, then text chunks as tokens
@@ -510,14 +553,11 @@ static int stream_more(gen *g) {
     if (!g->job_done) {
         int r = g->first_seen ? g->first_r : gen_wait(g);
         g->first_seen = 0;
-        if (r == 1) return -1; /* gen_free counts it */
+        if (r == 1) return g->left = 1, -1; /* gen_free counts it; a paid one is settled (on_completed) */
         g->job_done = r == 2;
-        if (g->job_done && g->job.failed) {
-            gt_serve_error e;
-            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
-            g->sent_final = 1;
-            return sse_event(g, gt_serve_error_json(&e));
-        }
+        if (g->job_done && g->job.failed) return stream_failed(g);
+        int due = stream_settle_due(g);
+        if (due) return due < 0 ? -1 : 0;
         return stream_text(g);
     }
     if (!g->sent_final) {
@@ -539,7 +579,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (g->sent_done) return MHD_CONTENT_READER_END_OF_STREAM;
         gt_buf_reset(&g->out);
         g->out_pos = 0;
-        if (stream_more(g)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (stream_more(g)) {
+            /* Cut on the server's side (out of memory) is not charged; a client gone is (api/x402.h). */
+            if (g->conn && !g->left) gt_api_ext_release(g->conn);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
     }
     size_t n = g->out.len - g->out_pos < max ? g->out.len - g->out_pos : max;
     memcpy(buf, g->out.data + g->out_pos, n);
@@ -551,8 +595,7 @@ static void stream_free(void *cls) { gen_free(cls); }
 
 /* Waits for a stream's first token (or its end): 0 to answer 200, else e
  * holds the status to answer instead (the client left, the evaluation
- * failed). A paid stream is settled only at its normal end (stream_end,
- * api/x402.h). */
+ * failed). A paid stream is settled later, by how it ends (api/x402.h). */
 static int stream_first(gen *g, gt_serve_error *e) {
     int r = gen_wait(g);
     if (r == 1) return gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
@@ -589,7 +632,7 @@ static void run_stream(gen *g, gt_serve_resp *o) {
         gt_serve_resp_error(o, &e);
         return;
     }
-    o->stream = 1; /* on a node: paid at its normal end (stream_end) */
+    o->stream = 1; /* on a node: paid by how it ends (api/x402.h) */
     MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 }

@@ -202,6 +202,7 @@ typedef struct gt_serve_job {
     uint64_t held_ms;            /* streamed: when the batcher first saw it held since then (0: not yet) */
     int failed;                  /* evaluation failed (err says why); done is set too */
     int evicted;                 /* refused while it waited (its address held most of a full queue): 429 */
+    int lagged;                  /* failed: cancelled for lag (its client stopped reading), not the server's fault */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
     uint32_t client_ip;          /* its client's IPv4 address (network order; 0: unknown), for fair admission */
@@ -363,7 +364,7 @@ typedef struct gt_serve_resp {
     json_t *json;                 /* owned */
     struct MHD_Response *raw;     /* a stream */
     int close;                    /* close the connection after it */
-    int stream;                   /* raw is a stream: on a node, paid only at its normal end (gt_api_ext_settle) */
+    int stream;                   /* raw is a stream: on a node, paid by how it ends (api/x402.h) */
 } gt_serve_resp;
 
 void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e);
