@@ -809,7 +809,7 @@ static uint64_t judge_read_tokens(const gt_agent *a, const gt_job_spec *spec, ui
 
 /* Milliseconds a check of the job's batch (job->slot) takes at most at
  * this agent's measured times: the spot check re-generates ceil(fraction x
- * batch) samples of up to max_tokens each at a generated token's time
+ * the slot's samples) samples of up to max_tokens each at a generated token's time
  * (ag_token_us, prompt evaluations folded in), and a judge stage reads
  * every sample's judge prompt at a prompt token's (ag_prompt_us). 0 before
  * the agent has timed a token, or for a spec it cannot read. Why: the
@@ -827,7 +827,9 @@ static uint64_t gen_rerun_ms(gt_agent *a, const gt_job *job) {
     free(text);
     uint64_t us = 0;
     if (!rc) {
-        us = (uint64_t)gt_pipeline_spot_n(&spec, (size_t)spec.batch) * (uint64_t)spec.max_tokens * tok_us;
+        uint64_t first, count; /* the slot's own batch: the last one may be short */
+        gt_job_batch_range(&spec, job->slot, &first, &count);
+        us = (uint64_t)gt_pipeline_spot_n(&spec, (size_t)count) * (uint64_t)spec.max_tokens * tok_us;
         if (spec.judge) us += judge_read_tokens(a, &spec, job->slot) * ag_prompt_us(a);
     }
     gt_job_spec_free(&spec);

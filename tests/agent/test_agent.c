@@ -240,6 +240,18 @@ static void test_rerun_estimate_generate(void) {
         gt_buf_free(&jb);
         gt_job_spec_free(&sp);
         CHECK_EQ_U64(sk->rerun_ms(a, &job_bad), 0); /* a spec it cannot read */
+        /* The last batch of 6 samples in 4s holds 2: its check re-runs
+         * ceil(0.5 x 2) = 1 sample, not the full batch's 2 (the estimate
+         * took the spec's batch for every slot). */
+        json_t *six = json_loads(plain, 0, NULL);
+        CHECK(six != NULL);
+        if (six) {
+            json_object_set_new(six, "samples", json_integer(6));
+            gt_job last = {.spec = six, .slot = 1}, first = {.spec = six, .slot = 0};
+            CHECK_EQ_U64(sk->rerun_ms(a, &first), 2 * 8 * 2500 / 1000 + 1);
+            CHECK_EQ_U64(sk->rerun_ms(a, &last), 1 * 8 * 2500 / 1000 + 1);
+        }
+        json_decref(six);
     }
     json_decref(jp);
     json_decref(jj);
