@@ -50,4 +50,16 @@ uint64_t gt_agent_slot_paid(const json_t *sl, uint64_t total);
  * dataset_publish. */
 int ag_data_publish(gt_agent *a, const json_t *task, int *published, gt_err *err);
 
+/* skill_generate.c's helpers that data_publish.c shares (see their comments
+ * there): the task's spec, its slot object, a verdict's reasons, a batch
+ * remembered for dedup, and a slot's draw. */
+struct gt_job_spec;
+struct gt_pipeline;
+int ag_gen_load_spec(gt_agent *a, const json_t *task, struct gt_job_spec *spec, gt_err *err);
+const json_t *ag_gen_find_slot(const json_t *task, uint64_t slot);
+int ag_gen_verdict_against(gt_agent *a, const json_t *sl, json_t **out, gt_err *err);
+int ag_gen_remember_slot(gt_agent *a, struct gt_pipeline *p, const json_t *sl, gt_err *err);
+void ag_gen_draw_what(const uint8_t task[32], const json_t *sl, uint64_t slot, const uint8_t *result, size_t len,
+                      const char *tag, uint8_t what[32]);
+
 #endif
