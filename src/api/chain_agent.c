@@ -349,10 +349,13 @@ static void slot_note(gt_chain_market *m, uint64_t id, const char *no_what, int 
 static void client_waits(gt_chain_market *m, uint64_t id, const gt_cjob *j, const char *why) {
     char note[GT_ERR_MSG_MAX + 160];
     size_t n = 0;
-    gt_err err;
+    gt_err err = {0};
     snprintf(note, sizeof note, "no claim yet: waits with slot %llu of the same client, whose node failed: %s",
              (unsigned long long)id, why);
-    if (gt_cindex_client_later(m->ix, id, j, &m->court, note, &n, &err)) return GT_WARN("node: %s", err.msg);
+    if (gt_cindex_client_later(m->ix, id, j, &m->court, note, &n, &err)) {
+        GT_WARN("node: %s", err.msg);
+        return;
+    }
     if (n) GT_INFO("node: %zu other open slot(s) of job %llu's client wait with it", n, (unsigned long long)id);
 }
 
